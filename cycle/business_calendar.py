@@ -1,0 +1,91 @@
+"""Working days of both countries: no weekend, no public holiday of any of them.
+
+>>> cal = BusinessCalendar(("US", "MX"))
+>>> cal.is_working_day(dt.date(2026, 9, 16))   # Mexican Independence Day
+False
+>>> cal.next_working_day(dt.date(2026, 11, 26))  # Thanksgiving -> Friday
+datetime.date(2026, 11, 27)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+
+import holidays
+
+_SATURDAY = 5
+_SEARCH_LIMIT = 60
+"""No run of non-working days is this long; a longer search means bad holiday data."""
+
+
+@lru_cache(maxsize=512)
+def _holidays(country: str, year: int) -> dict[dt.date, str]:
+    return dict(holidays.country_holidays(country, years=year).items())
+
+
+class BusinessCalendar:
+    """The shared business calendar of the program's countries (US and MX by default)."""
+
+    def __init__(self, countries: Sequence[str]) -> None:
+        self.countries = tuple(countries)
+
+    def holidays_on(self, day: dt.date) -> list[str]:
+        """Names of the public holidays on `day`, prefixed with their country."""
+        return [
+            f"{country}: {name}"
+            for country in self.countries
+            if (name := _holidays(country, day.year).get(day)) is not None
+        ]
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day.weekday() >= _SATURDAY:
+            return False
+        return all(day not in _holidays(country, day.year) for country in self.countries)
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """`day` itself if it works in every country, else the next day that does."""
+        for step in range(_SEARCH_LIMIT):
+            candidate = day + dt.timedelta(days=step)
+            if self.is_working_day(candidate):
+                return candidate
+        raise AssertionError(f"no working day within {_SEARCH_LIMIT} days of {day}")
+
+    def add_working_days(self, day: dt.date, count: int) -> dt.date:
+        """Move `count` working days from `day` (backwards when negative).
+
+        Zero gives `next_working_day(day)`. Counting starts from the day itself, so
+        +10 from a Monday is the Monday two weeks on when no holiday intervenes.
+        """
+        if count == 0:
+            return self.next_working_day(day)
+        step = dt.timedelta(days=1 if count > 0 else -1)
+        remaining = abs(count)
+        current = day
+        while remaining:
+            current += step
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in the half-open interval (start, end]; 0 when end <= start."""
+        count = 0
+        current = start
+        while current < end:
+            current += dt.timedelta(days=1)
+            if self.is_working_day(current):
+                count += 1
+        return count
+
+    def first_working_run(self, day: dt.date, length: int) -> dt.date:
+        """The first date on or after `day` that starts `length` consecutive working days."""
+        start = self.next_working_day(day)
+        for _ in range(_SEARCH_LIMIT):
+            run = [start + dt.timedelta(days=i) for i in range(length)]
+            blocked = next((d for d in run if not self.is_working_day(d)), None)
+            if blocked is None:
+                return start
+            start = self.next_working_day(blocked)
+        raise AssertionError(f"no {length} consecutive working days near {day}")

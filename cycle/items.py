@@ -1,0 +1,108 @@
+"""Planned items and their identity.
+
+An item's **ItemKey** (cycle, kind, body, name) is stable across re-plans; its text form
+is the item's iCalendar UID and what people type on the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pendulum
+
+from cycle.errors import InputError
+from cycle.program import Localized, Phase
+
+
+class ItemKind(StrEnum):
+    phase = "phase"
+    meeting = "meeting"
+    executive_session = "executive-session"
+    observation_visit = "observation-visit"
+    milestone = "milestone"
+    deliverable = "deliverable"
+    gate = "gate"
+
+
+TIMED_KINDS = frozenset({ItemKind.meeting, ItemKind.executive_session, ItemKind.observation_visit})
+
+_KEY = re.compile(r"^c([0-9]{1,4})/([a-z-]+)/([a-z0-9-]+)/([a-z0-9-]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemKey:
+    """Identity of a planned item.
+
+    >>> key = ItemKey(9, ItemKind.deliverable, "sst-army", "agenda-2")
+    >>> key.to_string()
+    'c9/deliverable/sst-army/agenda-2'
+    >>> ItemKey.from_string("c9/gate/-/apa-validation").body is None
+    True
+    """
+
+    cycle: int
+    kind: ItemKind
+    body: str | None
+    name: str
+
+    def to_string(self) -> str:
+        return f"c{self.cycle}/{self.kind.value}/{self.body or '-'}/{self.name}"
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+    @classmethod
+    def from_string(cls, text: str) -> ItemKey:
+        match = _KEY.match(text)
+        if match is None:
+            raise InputError(f"{text!r} is not an item key (like c9/deliverable/sst-army/agenda-2)")
+        number, kind, body, name = match.groups()
+        try:
+            item_kind = ItemKind(kind)
+        except ValueError:
+            raise InputError(f"{text!r}: unknown item kind {kind!r}") from None
+        return cls(int(number), item_kind, None if body == "-" else body, name)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedItem:
+    """One dated thing in a cycle's plan.
+
+    Timed items (meetings, the executive session, the observation visit) have aware
+    `start`/`end` instants and the IANA `timezone` they happen in; phases have a window of
+    dates (`first_day`, `last_day`); milestones, deliverables and gates have a `due` date.
+    """
+
+    key: ItemKey
+    phase: Phase
+    title: Localized
+    owner: str | None
+    host: str | None = None
+    location: Localized | None = None
+    start: pendulum.DateTime | None = None
+    end: pendulum.DateTime | None = None
+    timezone: str | None = None
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    due: dt.date | None = None
+
+    @property
+    def kind(self) -> ItemKind:
+        return self.key.kind
+
+    @property
+    def body(self) -> str | None:
+        return self.key.body
+
+    @property
+    def dates(self) -> tuple[dt.date, dt.date]:
+        """The first and last calendar day the item touches (local dates for timed items)."""
+        if self.start is not None and self.end is not None:
+            return self.start.date(), self.end.date()
+        if self.first_day is not None and self.last_day is not None:
+            return self.first_day, self.last_day
+        assert self.due is not None, f"{self.key} has no date"
+        return self.due, self.due

@@ -1,0 +1,118 @@
+"""What the commands and flows do, once: load, decide (a pure function), persist.
+
+Each function takes the clock (`now`, `as_of`) and the actor from its caller and owns
+one transaction, so a failure leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cycle.business_calendar import BusinessCalendar
+from cycle.config import ProgramSource, load_program
+from cycle.cycles import Cycle, cycle_by_number, cycle_on
+from cycle.deliverable import Action
+from cycle.errors import NotFoundError, StoreError
+from cycle.program import Program
+from cycle.schedule import business_calendar, plan_or_explain
+from cycle.settings import Settings
+from cycle.status import CycleStatus, TrackedItem, summarize
+from cycle.store.database import Store
+from cycle.store.repository import (
+    DeliverableView,
+    PlanReport,
+    apply_plan,
+    planned_cycle_numbers,
+    record_deliverable_action,
+    sync_bodies,
+    tracked_items,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """A loaded program and an open store: what every command works with."""
+
+    settings: Settings
+    program: Program
+    source: ProgramSource
+    store: Store
+    calendar: BusinessCalendar
+
+
+def open_context(settings: Settings) -> Context:
+    program, source = load_program(settings.config_path)
+    return Context(
+        settings=settings,
+        program=program,
+        source=source,
+        store=Store.from_url(settings.database_url),
+        calendar=business_calendar(program),
+    )
+
+
+@dataclass(frozen=True)
+class InitReport:
+    store: str
+    revision_before: str | None
+    revision_after: str | None
+    bodies_changed: int
+
+
+def initialize(ctx: Context, *, now: dt.datetime, actor: str) -> InitReport:
+    """Create or migrate the store and load the program's bodies; safe to repeat."""
+    ctx.settings.home.mkdir(parents=True, exist_ok=True)
+    before = ctx.store.revision()
+    ctx.store.migrate()
+    with ctx.store.session() as session:
+        changed = sync_bodies(session, program=ctx.program, now=now, actor=actor)
+        session.commit()
+    return InitReport(
+        store=ctx.store.description,
+        revision_before=before,
+        revision_after=ctx.store.revision(),
+        bodies_changed=changed,
+    )
+
+
+def current_cycle(program: Program, as_of: dt.date) -> Cycle:
+    cycle = cycle_on(program, as_of)
+    if cycle is None:
+        raise NotFoundError(f"no cycle is open on {as_of}; give --cycle N")
+    return cycle
+
+
+def plan(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[PlanReport, list[TrackedItem]]:
+    """Plan cycle `number` into the store (idempotent) and return it as stored."""
+    ctx.store.require_ready()
+    cycle_plan = plan_or_explain(ctx.program, ctx.source, number)
+    with ctx.store.session() as session:
+        sync_bodies(session, program=ctx.program, now=now, actor=actor)
+        report = apply_plan(session, plan=cycle_plan, now=now, actor=actor)
+        session.commit()
+        return report, tracked_items(session, cycle=number)
+
+
+def status(ctx: Context, *, number: int | None, as_of: dt.date) -> CycleStatus:
+    ctx.store.require_ready()
+    cycle = cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
+    with ctx.store.session() as session:
+        tracked = tracked_items(session, cycle=cycle.number)
+        if not tracked:
+            planned = planned_cycle_numbers(session)
+            hint = f" (planned: {', '.join(map(str, planned))})" if planned else ""
+            raise StoreError(
+                f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`{hint}"
+            )
+    return summarize(cycle, tracked, as_of, ctx.calendar)
+
+
+def record(
+    ctx: Context, *, key: str, action: Action, actor: str, now: dt.datetime, note: str | None = None
+) -> DeliverableView:
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        view = record_deliverable_action(session, key=key, action=action, actor=actor, now=now, note=note)
+        session.commit()
+        return view

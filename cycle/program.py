@@ -1,0 +1,290 @@
+"""The program as the program file describes it: typed, validated, immutable.
+
+`cycle.config.load_program` reads a file into a `Program`; the schedule engine reads a
+`Program` and never the file. Field names are the TOML keys (see config/roundtable.toml).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+Lang = Literal["en", "es"]
+LANGS: tuple[Lang, ...] = ("en", "es")
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60),
+]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+def _check_timezone(name: str) -> str:
+    """Accept an IANA zone name that this machine's zone database knows."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/Denver)") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _check_year_month(value: str) -> str:
+    match = _YEAR_MONTH.match(value)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+    return value
+
+
+YearMonth = Annotated[str, AfterValidator(_check_year_month)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Localized(_Model):
+    """A text in both of the program's languages."""
+
+    en: NonEmpty
+    es: NonEmpty
+
+    def get(self, lang: Lang) -> str:
+        return self.en if lang == "en" else self.es
+
+
+class Weekday(StrEnum):
+    monday = "monday"
+    tuesday = "tuesday"
+    wednesday = "wednesday"
+    thursday = "thursday"
+    friday = "friday"
+
+    @property
+    def number(self) -> int:
+        """Monday is 0, as in `datetime.date.weekday()`."""
+        return list(Weekday).index(self)
+
+
+class BodyKind(StrEnum):
+    sst = "sst"
+    ib = "ib"
+    wg = "wg"
+    ame = "ame"
+
+
+STANDING_KINDS: tuple[BodyKind, ...] = (BodyKind.sst, BodyKind.ib, BodyKind.wg)
+
+
+class BodyStatus(StrEnum):
+    active = "active"
+    proposed = "proposed"
+
+
+class Phase(StrEnum):
+    """The phases of a cycle, in the order they open; each has its Prefect flow."""
+
+    opening = "opening"
+    group_meetings = "group-meetings"
+    executive_prep = "executive-prep"
+    executive_session = "executive-session"
+    observation_visit = "observation-visit"
+    assessment = "assessment"
+    close_out = "close-out"
+
+
+class Anchor(StrEnum):
+    cycle_start = "cycle-start"
+    cycle_end = "cycle-end"
+    executive_session = "executive-session"
+    executive_session_end = "executive-session-end"
+    observation_visit = "observation-visit"
+    observation_visit_end = "observation-visit-end"
+    meeting = "meeting"
+    meeting_end = "meeting-end"
+
+
+class ProgramInfo(_Model):
+    slug: Slug
+    name: Localized
+    short: Localized
+    founded: int = Field(ge=1900, le=2200)
+
+
+class BusinessCalendarConfig(_Model):
+    countries: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] = Field(min_length=1)
+
+
+class Institution(_Model):
+    slug: Slug
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    short: NonEmpty
+    name: Localized
+    timezone: TimeZoneName
+    seat: Localized
+
+
+class TriChair(_Model):
+    institution: Slug
+    title: Localized
+
+
+class Role(_Model):
+    slug: Slug
+    name: Localized
+
+
+class LineOfEffort(_Model):
+    slug: Slug
+    name: Localized
+
+
+class Body(_Model):
+    slug: Slug
+    kind: BodyKind
+    status: BodyStatus = BodyStatus.active
+    name: Localized
+    members: list[Slug] = Field(min_length=1)
+    line_of_effort: Slug | None = None
+    cadence_months: int | None = Field(default=None, ge=1, le=24)
+    first_month: int | None = Field(default=None, ge=1, le=48)
+    week: int = Field(default=1, ge=1, le=4)
+    weekday: Weekday = Weekday.tuesday
+    meeting_days: int = Field(default=1, ge=1, le=5)
+    hosts: list[Slug] = Field(default_factory=list)
+    start_time: dt.time = dt.time(9, 0)
+    end_time: dt.time = dt.time(17, 0)
+
+    @property
+    def meets(self) -> bool:
+        """Whether the schedule gives this body meetings."""
+        return self.status is BodyStatus.active and self.cadence_months is not None
+
+
+class CyclesConfig(_Model):
+    first: int = Field(ge=1, le=1000)
+    start: dt.date
+    months: int = Field(ge=12, le=48)
+
+
+class HistoryEntry(_Model):
+    cycle: int = Field(ge=1)
+    start: dt.date
+    months: int = Field(ge=6, le=48)
+    executive_session: YearMonth
+    host: Slug
+    assumed: bool = False
+
+    @property
+    def session_year_month(self) -> tuple[int, int]:
+        year, month = self.executive_session.split("-")
+        return int(year), int(month)
+
+
+class Offset(_Model):
+    """A date relative to an anchor, in calendar days or in working days."""
+
+    anchor: Anchor
+    days: int | None = Field(default=None, ge=-400, le=400)
+    working_days: int | None = Field(default=None, ge=-250, le=250)
+
+
+class EventTemplate(_Model):
+    """When and where the executive session or the observation visit falls."""
+
+    month: int = Field(ge=1, le=48)
+    week: int = Field(default=1, ge=1, le=4)
+    weekday: Weekday = Weekday.tuesday
+    days: int = Field(default=1, ge=1, le=10)
+    start_time: dt.time = dt.time(9, 0)
+    end_time: dt.time = dt.time(17, 0)
+    hosts: list[Slug] = Field(min_length=1)
+    rotation_starts_with_cycle: int = Field(default=1, ge=1)
+    owner: Slug
+    title: Localized
+
+    def host_for(self, cycle_number: int) -> str:
+        return self.hosts[(cycle_number - self.rotation_starts_with_cycle) % len(self.hosts)]
+
+
+class MeetingsTemplate(_Model):
+    title: Localized
+
+
+class PhaseTemplate(_Model):
+    slug: Phase
+    name: Localized
+    start: Offset
+    end: Offset
+
+
+ItemTemplateKind = Literal["milestone", "deliverable", "gate"]
+
+
+class ItemTemplate(_Model):
+    slug: Slug
+    kind: ItemTemplateKind
+    phase: Phase
+    per: Literal["cycle", "body", "meeting"] = "cycle"
+    body_kinds: list[BodyKind] = Field(default_factory=lambda: list(STANDING_KINDS))
+    title: Localized
+    owner: Slug
+    at: Offset
+
+
+class Template(_Model):
+    executive_session: EventTemplate
+    observation_visit: EventTemplate | None = None
+    meetings: MeetingsTemplate
+    phases: list[PhaseTemplate] = Field(min_length=1)
+    items: list[ItemTemplate] = Field(default_factory=list)
+
+
+class Program(_Model):
+    """The whole program file, validated."""
+
+    schema_version: Literal[1] = Field(alias="schema")
+    program: ProgramInfo
+    business_calendar: BusinessCalendarConfig
+    institutions: list[Institution] = Field(min_length=1)
+    tri_chairs: list[TriChair] = Field(min_length=1)
+    roles: list[Role] = Field(default_factory=list)
+    lines_of_effort: list[LineOfEffort] = Field(min_length=1)
+    bodies: list[Body] = Field(min_length=1)
+    cycles: CyclesConfig
+    history: list[HistoryEntry] = Field(default_factory=list)
+    template: Template
+
+    def institution(self, slug: str) -> Institution:
+        return next(i for i in self.institutions if i.slug == slug)
+
+    def body(self, slug: str) -> Body:
+        return next(b for b in self.bodies if b.slug == slug)
+
+    def line_of_effort(self, slug: str) -> LineOfEffort:
+        return next(line for line in self.lines_of_effort if line.slug == slug)
+
+    def owner_name(self, slug: str) -> Localized:
+        """The name of whoever a slug names: an institution, a body or a role."""
+        for inst in self.institutions:
+            if inst.slug == slug:
+                return inst.name
+        for body in self.bodies:
+            if body.slug == slug:
+                return body.name
+        for role in self.roles:
+            if role.slug == slug:
+                return role.name
+        raise KeyError(slug)
+
+    def history_entry(self, number: int) -> HistoryEntry | None:
+        return next((h for h in self.history if h.cycle == number), None)

@@ -1,0 +1,165 @@
+"""The store's tables. Instants are stored in UTC (aware on the way in and out) with the
+IANA zone kept beside them; deadlines and windows are dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so migrations can find them again on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored in UTC; naive values are refused, never guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _utc(*, nullable: bool) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+class CycleRecord(SQLModel, table=True):
+    __tablename__ = "cycle"
+
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    start: dt.date
+    end: dt.date
+    months: int
+    planned_at: dt.datetime = _utc(nullable=False)
+
+
+class BodyRecord(SQLModel, table=True):
+    __tablename__ = "body"
+
+    slug: str = Field(primary_key=True, max_length=60)
+    kind: str = Field(max_length=10)
+    status: str = Field(max_length=20)
+    name_en: str = Field(sa_type=Text)
+    name_es: str = Field(sa_type=Text)
+    line_of_effort: str | None = Field(default=None, max_length=60)
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class ItemRecord(SQLModel, table=True):
+    """One planned item. `status` is `planned` or `cancelled`; `revision` becomes the
+    iCalendar SEQUENCE and grows by one at every change."""
+
+    __tablename__ = "planned_item"
+    __table_args__ = (
+        CheckConstraint("status IN ('planned', 'cancelled')", name="status"),
+        Index("ix_planned_item_cycle_kind", "cycle", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    cycle: int = Field(foreign_key="cycle.number")
+    kind: str = Field(max_length=30)
+    body: str | None = Field(default=None, max_length=60, index=True)
+    phase: str = Field(max_length=30)
+    owner: str | None = Field(default=None, max_length=60, index=True)
+    host: str | None = Field(default=None, max_length=60)
+    title_en: str = Field(sa_type=Text)
+    title_es: str = Field(sa_type=Text)
+    location_en: str | None = Field(default=None, sa_type=Text)
+    location_es: str | None = Field(default=None, sa_type=Text)
+    starts_at: dt.datetime | None = _utc(nullable=True)
+    ends_at: dt.datetime | None = _utc(nullable=True)
+    timezone: str | None = Field(default=None, max_length=64)
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    due: dt.date | None = Field(default=None, index=True)
+    status: str = Field(default="planned", max_length=20)
+    revision: int = 0
+    created_at: dt.datetime = _utc(nullable=False)
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class DeliverableRecord(SQLModel, table=True):
+    """The lifecycle of a deliverable item: who did what, when."""
+
+    __tablename__ = "deliverable"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'submitted', 'accepted', 'waived')", name="state"),
+    )
+
+    item_id: int = Field(
+        primary_key=True, foreign_key="planned_item.id", sa_column_kwargs={"autoincrement": False}
+    )
+    state: str = Field(default="pending", max_length=20, index=True)
+    submitted_at: dt.datetime | None = _utc(nullable=True)
+    submitted_by: str | None = Field(default=None, max_length=200)
+    accepted_at: dt.datetime | None = _utc(nullable=True)
+    accepted_by: str | None = Field(default=None, max_length=200)
+    waived_reason: str | None = Field(default=None, sa_type=Text)
+    note: str | None = Field(default=None, sa_type=Text)
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class GateRecord(SQLModel, table=True):
+    """A decision the tri-chairs take: APA validation, exercise selection."""
+
+    __tablename__ = "gate"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'approved', 'rejected', 'timed-out')", name="state"),
+    )
+
+    item_id: int = Field(
+        primary_key=True, foreign_key="planned_item.id", sa_column_kwargs={"autoincrement": False}
+    )
+    state: str = Field(default="pending", max_length=20)
+    decided_at: dt.datetime | None = _utc(nullable=True)
+    decided_by: str | None = Field(default=None, sa_type=Text)
+    decision: str | None = Field(default=None, sa_type=Text)
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class ChangeRecord(SQLModel, table=True):
+    """Every change to the store, with who made it and when: the audit trail."""
+
+    __tablename__ = "change_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _utc(nullable=False)
+    actor: str = Field(max_length=200)
+    cycle: int | None = Field(default=None, index=True)
+    item_key: str | None = Field(default=None, max_length=200, index=True)
+    action: str = Field(max_length=30)
+    detail: str = Field(default="{}", sa_type=Text)
+
+
+__all__ = [
+    "BodyRecord",
+    "ChangeRecord",
+    "CycleRecord",
+    "DeliverableRecord",
+    "GateRecord",
+    "ItemRecord",
+]

@@ -1,0 +1,369 @@
+"""Reading and writing the store. Functions add and flush; the caller commits once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from sqlmodel import Session, col, select
+
+from cycle.deliverable import Action, DeliverableState, transition
+from cycle.errors import InputError, NotFoundError
+from cycle.items import ItemKey, ItemKind, PlannedItem
+from cycle.program import Localized, Phase, Program
+from cycle.schedule import CyclePlan
+from cycle.status import CANCELLED, TrackedItem
+from cycle.store.models import (
+    BodyRecord,
+    ChangeRecord,
+    CycleRecord,
+    DeliverableRecord,
+    GateRecord,
+    ItemRecord,
+)
+
+PLANNED = "planned"
+GATE_PENDING = "pending"
+
+# The columns that carry an item's content: a change in any of them is a new revision.
+CONTENT_COLUMNS = (
+    "kind",
+    "body",
+    "phase",
+    "owner",
+    "host",
+    "title_en",
+    "title_es",
+    "location_en",
+    "location_es",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "first_day",
+    "last_day",
+    "due",
+)
+
+
+@dataclass
+class PlanReport:
+    """What one planning pass changed, by item key."""
+
+    cycle: int
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.cancelled or self.restored)
+
+
+def item_columns(item: PlannedItem) -> dict[str, Any]:
+    """The stored form of a planned item's content."""
+    return {
+        "kind": item.kind.value,
+        "body": item.body,
+        "phase": item.phase.value,
+        "owner": item.owner,
+        "host": item.host,
+        "title_en": item.title.en,
+        "title_es": item.title.es,
+        "location_en": item.location.en if item.location else None,
+        "location_es": item.location.es if item.location else None,
+        "starts_at": item.start.in_timezone("UTC") if item.start else None,
+        "ends_at": item.end.in_timezone("UTC") if item.end else None,
+        "timezone": item.timezone,
+        "first_day": item.first_day,
+        "last_day": item.last_day,
+        "due": item.due,
+    }
+
+
+def to_planned_item(row: ItemRecord) -> PlannedItem:
+    """Rebuild the domain item from its row, instants back in their own zone."""
+
+    def local(instant: dt.datetime | None) -> pendulum.DateTime | None:
+        if instant is None:
+            return None
+        assert row.timezone is not None
+        return pendulum.instance(instant).in_timezone(row.timezone)
+
+    location = (
+        Localized(en=row.location_en, es=row.location_es)
+        if row.location_en is not None and row.location_es is not None
+        else None
+    )
+    return PlannedItem(
+        key=ItemKey.from_string(row.key),
+        phase=Phase(row.phase),
+        title=Localized(en=row.title_en, es=row.title_es),
+        owner=row.owner,
+        host=row.host,
+        location=location,
+        start=local(row.starts_at),
+        end=local(row.ends_at),
+        timezone=row.timezone,
+        first_day=row.first_day,
+        last_day=row.last_day,
+        due=row.due,
+    )
+
+
+def log_change(
+    session: Session,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    cycle: int | None = None,
+    item_key: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        ChangeRecord(
+            at=at,
+            actor=actor,
+            action=action,
+            cycle=cycle,
+            item_key=item_key,
+            detail=json.dumps(detail or {}, sort_keys=True, default=str),
+        )
+    )
+
+
+def sync_bodies(session: Session, *, program: Program, now: dt.datetime, actor: str) -> int:
+    """Bring the body table in line with the program; returns how many rows changed."""
+    existing = {row.slug: row for row in session.exec(select(BodyRecord))}
+    changed = 0
+    for body in program.bodies:
+        values: dict[str, Any] = {
+            "kind": body.kind.value,
+            "status": body.status.value,
+            "name_en": body.name.en,
+            "name_es": body.name.es,
+            "line_of_effort": body.line_of_effort,
+        }
+        row = existing.get(body.slug)
+        if row is None:
+            session.add(BodyRecord(slug=body.slug, updated_at=now, **values))
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.updated_at = now
+        else:
+            continue
+        changed += 1
+        log_change(session, at=now, actor=actor, action="body-synced", detail={"body": body.slug})
+    session.flush()
+    return changed
+
+
+def apply_plan(session: Session, *, plan: CyclePlan, now: dt.datetime, actor: str) -> PlanReport:
+    """Upsert a cycle's plan: new items added, changed ones revised, vanished ones cancelled.
+
+    Recorded progress (deliverable and gate states) is never touched. Unchanged items are
+    not written at all, so re-planning an unchanged program changes nothing.
+    """
+    cycle = plan.cycle
+    report = PlanReport(cycle=cycle.number)
+    record = session.get(CycleRecord, cycle.number)
+    if record is None:
+        session.add(
+            CycleRecord(
+                number=cycle.number, start=cycle.start, end=cycle.end, months=cycle.months, planned_at=now
+            )
+        )
+        log_change(session, at=now, actor=actor, action="cycle-opened", cycle=cycle.number)
+    elif (record.start, record.end, record.months) != (cycle.start, cycle.end, cycle.months):
+        record.start, record.end, record.months, record.planned_at = cycle.start, cycle.end, cycle.months, now
+        log_change(session, at=now, actor=actor, action="cycle-moved", cycle=cycle.number)
+    session.flush()
+
+    existing = {
+        row.key: row for row in session.exec(select(ItemRecord).where(ItemRecord.cycle == cycle.number))
+    }
+    new_rows: list[tuple[ItemRecord, ItemKind]] = []
+    for item in plan.items:
+        key = item.key.to_string()
+        values = item_columns(item)
+        row = existing.pop(key, None)
+        if row is None:
+            row = ItemRecord(key=key, cycle=cycle.number, created_at=now, updated_at=now, **values)
+            session.add(row)
+            new_rows.append((row, item.kind))
+            report.created.append(key)
+            log_change(session, at=now, actor=actor, action="planned", cycle=cycle.number, item_key=key)
+            continue
+        changes = {
+            k: [_jsonable(getattr(row, k)), _jsonable(v)] for k, v in values.items() if getattr(row, k) != v
+        }
+        if row.status == CANCELLED:
+            report.restored.append(key)
+            action = "restored"
+        elif changes:
+            report.updated.append(key)
+            action = "replanned"
+        else:
+            report.unchanged += 1
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.status = PLANNED
+        row.revision += 1
+        row.updated_at = now
+        log_change(
+            session, at=now, actor=actor, action=action, cycle=cycle.number, item_key=key, detail=changes
+        )
+
+    for key, row in existing.items():
+        if row.status == CANCELLED:
+            continue
+        row.status = CANCELLED
+        row.revision += 1
+        row.updated_at = now
+        report.cancelled.append(key)
+        log_change(session, at=now, actor=actor, action="cancelled", cycle=cycle.number, item_key=key)
+
+    session.flush()  # assigns ids to the new rows
+    for row, kind in new_rows:
+        assert row.id is not None
+        if kind is ItemKind.deliverable:
+            session.add(DeliverableRecord(item_id=row.id, updated_at=now))
+        elif kind is ItemKind.gate:
+            session.add(GateRecord(item_id=row.id, updated_at=now))
+    session.flush()
+    return report
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+def planned_cycle_numbers(session: Session) -> list[int]:
+    return list(session.exec(select(CycleRecord.number).order_by(col(CycleRecord.number))))
+
+
+def tracked_items(session: Session, *, cycle: int) -> list[TrackedItem]:
+    """Every item of a cycle with its status: cancelled, a deliverable or gate state, or planned."""
+    rows = session.exec(
+        select(ItemRecord, DeliverableRecord.state, GateRecord.state)
+        .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
+        .outerjoin(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
+        .where(ItemRecord.cycle == cycle)
+        .order_by(col(ItemRecord.id))
+    )
+    tracked = []
+    for row, deliverable_state, gate_state in rows:
+        status = CANCELLED if row.status == CANCELLED else (deliverable_state or gate_state or PLANNED)
+        tracked.append(TrackedItem(item=to_planned_item(row), status=status))
+    return tracked
+
+
+@dataclass(frozen=True)
+class DeliverableView:
+    item: PlannedItem
+    item_status: str
+    record: DeliverableRecord
+
+    @property
+    def state(self) -> DeliverableState:
+        return DeliverableState(self.record.state)
+
+
+def list_deliverables(
+    session: Session,
+    *,
+    cycle: int | None = None,
+    body: str | None = None,
+    owner: str | None = None,
+    states: Sequence[DeliverableState] = (),
+    include_cancelled: bool = False,
+) -> list[DeliverableView]:
+    query = select(ItemRecord, DeliverableRecord).join(
+        DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id)
+    )
+    if cycle is not None:
+        query = query.where(ItemRecord.cycle == cycle)
+    if body is not None:
+        query = query.where(ItemRecord.body == body)
+    if owner is not None:
+        query = query.where(ItemRecord.owner == owner)
+    if states:
+        query = query.where(col(DeliverableRecord.state).in_([s.value for s in states]))
+    if not include_cancelled:
+        query = query.where(ItemRecord.status != CANCELLED)
+    query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
+    return [
+        DeliverableView(item=to_planned_item(row), item_status=row.status, record=record)
+        for row, record in session.exec(query)
+    ]
+
+
+def record_deliverable_action(
+    session: Session,
+    *,
+    key: str,
+    action: Action,
+    actor: str,
+    now: dt.datetime,
+    note: str | None = None,
+) -> DeliverableView:
+    """Move a deliverable through its lifecycle and log who did it; `note` is the reason
+    for a waiver (required) or a return, or a remark on a submission or acceptance."""
+    parsed = ItemKey.from_string(key)
+    if parsed.kind is not ItemKind.deliverable:
+        raise InputError(f"{key} is a {parsed.kind.value}, not a deliverable")
+    result = session.exec(
+        select(ItemRecord, DeliverableRecord)
+        .join(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
+        .where(ItemRecord.key == key)
+        .with_for_update()
+    ).first()
+    if result is None:
+        raise NotFoundError(f"no deliverable {key} in the store (see `roundtable deliverables list`)")
+    row, record = result
+    if row.status == CANCELLED:
+        raise InputError(f"{key} was cancelled by a re-plan; it takes no more records")
+    if action is Action.waive and not (note and note.strip()):
+        raise InputError("a waiver needs a reason (--reason)")
+    new_state = transition(DeliverableState(record.state), action, key=key)
+    previous = record.state
+    record.state = new_state.value
+    record.updated_at = now
+    if action is Action.submit:
+        record.submitted_at, record.submitted_by = now, actor
+    elif action is Action.accept:
+        record.accepted_at, record.accepted_by = now, actor
+    elif action is Action.waive:
+        record.waived_reason = note
+    if note is not None:
+        record.note = note
+    log_change(
+        session,
+        at=now,
+        actor=actor,
+        action=f"deliverable-{action.value}",
+        cycle=row.cycle,
+        item_key=key,
+        detail={"from": previous, "to": new_state.value, "note": note},
+    )
+    session.flush()
+    return DeliverableView(item=to_planned_item(row), item_status=row.status, record=record)
+
+
+def change_log(
+    session: Session, *, item_key: str | None = None, cycle: int | None = None
+) -> list[ChangeRecord]:
+    query = select(ChangeRecord)
+    if item_key is not None:
+        query = query.where(ChangeRecord.item_key == item_key)
+    if cycle is not None:
+        query = query.where(ChangeRecord.cycle == cycle)
+    return list(session.exec(query.order_by(col(ChangeRecord.id))))

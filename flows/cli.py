@@ -1,0 +1,583 @@
+"""The `roundtable` command: parse, validate, wire; the work is in cycle.operations.
+
+Heavy imports (the store, and Prefect for the commands that run flows) live inside the
+commands, so `roundtable --help` starts fast (STYLE 9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from typer.exceptions import TyperException
+
+if TYPE_CHECKING:
+    from cycle.operations import Context
+    from cycle.program import Lang
+    from cycle.status import CycleStatus, TrackedItem
+
+
+OVERDUE_SHOWN = 10
+"""`status` lists the most late; `deliverables list --overdue` lists them all."""
+
+
+class LangOption(StrEnum):
+    en = "en"
+    es = "es"
+
+
+class StateOption(StrEnum):
+    pending = "pending"
+    submitted = "submitted"
+    accepted = "accepted"
+    waived = "waived"
+
+
+app = typer.Typer(
+    name="roundtable",
+    help="Plan and run the Mexico–U.S. Bilateral Military Cooperation Roundtable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+deliverables_app = typer.Typer(help="List deliverables and record their progress.", no_args_is_help=True)
+app.add_typer(deliverables_app, name="deliverables")
+
+
+def _lang(option: LangOption) -> Lang:
+    return "es" if option is LangOption.es else "en"
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+CycleOpt = Annotated[
+    int | None,
+    typer.Option("--cycle", min=1, max=1000, help="Cycle number (default: the cycle open on --as-of)."),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Day to judge by, YYYY-MM-DD (default: today).", callback=_parse_date),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+LangOpt = Annotated[LangOption, typer.Option("--lang", help="Language of titles: en or es.")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who records it (default: your login name).")]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Plan and run the Mexico–U.S. Bilateral Military Cooperation Roundtable."""
+    del debug  # read by main() before typer runs, so that errors at any depth see it
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _context() -> Context:
+    from cycle.operations import open_context
+    from cycle.settings import settings_from_env
+
+    return open_context(settings_from_env(os.environ))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _today(as_of: Any) -> dt.date:
+    return as_of if isinstance(as_of, dt.date) else dt.datetime.now().astimezone().date()
+
+
+def _actor(by: str | None) -> str:
+    if by is not None:
+        if not by.strip() or len(by) > 200 or any(ch in by for ch in "\r\n\x00"):
+            raise typer.BadParameter("give a name of 1-200 characters on one line", param_hint="--by")
+        return by.strip()
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None
+) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _when(item: Any) -> str:
+    if item.start is not None:
+        return f"{item.start.format('YYYY-MM-DD HH:mm')}–{item.end.format('HH:mm')} {item.timezone}"
+    if item.first_day is not None:
+        return f"{item.first_day} → {item.last_day}"
+    return str(item.due)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@app.command()
+def init(json_output: JsonOpt = False) -> None:
+    """Create or migrate the store and load the program (safe to run again)."""
+    ctx = _context()
+    from cycle.operations import initialize
+
+    report = initialize(ctx, now=_now(), actor=f"cli:{_actor(None)}")
+    if json_output:
+        _print_json(
+            {
+                "store": report.store,
+                "schema_before": report.revision_before,
+                "schema": report.revision_after,
+                "bodies_changed": report.bodies_changed,
+                "program": str(ctx.settings.config_path),
+            }
+        )
+        return
+    before = "new store" if report.revision_before is None else f"schema {report.revision_before}"
+    typer.echo(f"Store {report.store}: {before} -> schema {report.revision_after}")
+    typer.echo(
+        f"Program {ctx.settings.config_path}: "
+        f"{len(ctx.program.bodies)} bodies ({report.bodies_changed} changed)"
+    )
+
+
+@app.command()
+def plan(
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """Plan a cycle into the store: new items added, moved ones revised, dropped ones cancelled."""
+    ctx = _context()
+    from cycle.operations import current_cycle
+    from cycle.operations import plan as plan_cycle
+    from cycle.views import cycle_json, tracked_json
+
+    number = cycle if cycle is not None else current_cycle(ctx.program, _today(as_of)).number
+    report, tracked = plan_cycle(ctx, number=number, now=_now(), actor=f"cli:{_actor(None)}")
+    from cycle.cycles import cycle_by_number
+
+    cycle_value = cycle_by_number(ctx.program, number)
+    if json_output:
+        _print_json(
+            {
+                "cycle": cycle_json(cycle_value),
+                "changes": {
+                    "created": len(report.created),
+                    "updated": len(report.updated),
+                    "cancelled": len(report.cancelled),
+                    "restored": len(report.restored),
+                    "unchanged": report.unchanged,
+                },
+                "items": [tracked_json(t, _lang(lang)) for t in tracked],
+            }
+        )
+        return
+    _print_plan(ctx, cycle_value, tracked, report, _lang(lang))
+
+
+def _print_plan(ctx: Context, cycle: Any, tracked: list[TrackedItem], report: Any, lang: Lang) -> None:
+    from cycle.items import ItemKind
+    from cycle.views import owner_label
+
+    console = _console()
+    console.print(
+        f"Cycle {cycle.number}: {cycle.start} → {cycle.end} ({cycle.months} months) — "
+        f"{len(report.created)} new, {len(report.updated)} revised, {len(report.cancelled)} cancelled, "
+        f"{len(report.restored)} restored, {report.unchanged} unchanged"
+    )
+    shown = [t for t in tracked if t.item.kind is not ItemKind.deliverable]
+    rows = [
+        (
+            _when(t.item),
+            t.item.kind.value,
+            t.item.title.get(lang),
+            owner_label(ctx.program, t.item.owner, lang),
+            t.status,
+        )
+        for t in sorted(shown, key=lambda t: (t.item.dates[0], t.item.key.to_string()))
+    ]
+    console.print(_table("Schedule", ("when", "kind", "title", "owner", "status"), rows))
+    deliverables = [t for t in tracked if t.item.kind is ItemKind.deliverable]
+    console.print(
+        f"{len(deliverables)} deliverables; `roundtable deliverables list --cycle {cycle.number}` lists them."
+    )
+
+
+@app.command()
+def status(
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """Where a cycle stands: phase, deliverables done and late, gates, what comes next."""
+    ctx = _context()
+    from cycle.operations import status as cycle_status
+
+    result = cycle_status(ctx, number=cycle, as_of=_today(as_of))
+    if json_output:
+        from cycle.views import status_json
+
+        _print_json(status_json(result, _lang(lang)))
+        return
+    _print_status(ctx, result, _lang(lang))
+
+
+def _print_status(ctx: Context, result: CycleStatus, lang: Lang) -> None:
+    from cycle.views import owner_label
+
+    console = _console()
+    cycle = result.cycle
+    console.print(
+        f"[bold]Cycle {cycle.number}[/bold] ({cycle.months} months, {cycle.start} → {cycle.end}), "
+        f"as of {result.as_of}: {result.state}"
+    )
+    if result.phase is not None and result.phase_window is not None:
+        first, last = result.phase_window
+        console.print(f"Phase: {result.phase.value} ({first} → {last})")
+    if result.next_phase is not None:
+        console.print(f"Next phase: {result.next_phase.phase.value} from {result.next_phase.first_day}")
+    console.print(
+        f"Deliverables: {result.deliverables_done}/{result.deliverables_total} done, "
+        f"{result.deliverables_submitted} submitted, {len(result.overdue)} overdue"
+    )
+    gates = [*result.decided_gates, *result.open_gates]
+    if gates:
+        console.print(
+            "Gates: " + "; ".join(f"{g.item.title.get(lang)} ({g.item.due}): {g.status}" for g in gates)
+        )
+    rows: list[tuple[str, ...]]
+    if result.overdue:
+        rows = [
+            (
+                o.item.key.to_string(),
+                o.item.title.get(lang),
+                owner_label(ctx.program, o.item.owner, lang),
+                str(o.item.due),
+                str(o.days_late),
+            )
+            for o in result.overdue[:OVERDUE_SHOWN]
+        ]
+        more = len(result.overdue) - OVERDUE_SHOWN
+        caption = f"… and {more} more: roundtable deliverables list --overdue" if more > 0 else None
+        console.print(
+            _table("Overdue (most late first)", ("key", "title", "owner", "due", "days late"), rows, caption)
+        )
+    if result.due_soon:
+        rows = [
+            (i.key.to_string(), i.title.get(lang), owner_label(ctx.program, i.owner, lang), str(i.due))
+            for i in result.due_soon
+        ]
+        console.print(_table("Due within 14 days", ("key", "title", "owner", "due"), rows))
+    if result.next_events:
+        rows = [(_when(i), i.kind.value, i.title.get(lang)) for i in result.next_events]
+        console.print(_table("Coming up", ("when", "kind", "title"), rows))
+
+
+@app.command()
+def history(
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """Every roundtable to date: its cycle, cycle length and executive session."""
+    ctx = _context()
+    from cycle.cycles import cycles_through
+    from cycle.items import ItemKind
+    from cycle.schedule import plan_or_explain
+
+    today = _today(as_of)
+    rows: list[dict[str, Any]] = []
+    for cycle in cycles_through(ctx.program, today):
+        session = next(
+            i
+            for i in plan_or_explain(ctx.program, ctx.source, cycle.number).items
+            if i.kind is ItemKind.executive_session
+        )
+        assert session.start is not None
+        assert session.host is not None
+        rows.append(
+            {
+                "roundtable": cycle.number,
+                "cycle": {
+                    "start": cycle.start.isoformat(),
+                    "end": cycle.end.isoformat(),
+                    "months": cycle.months,
+                },
+                "executive_session": {
+                    "month": session.start.format("YYYY-MM"),
+                    "date": session.start.date().isoformat() if cycle.history is None else None,
+                    "host": session.host,
+                    "place": session.location.get(_lang(lang)) if session.location else None,
+                    "held": session.start.date() < today,
+                },
+                "observation_visit": cycle.months > 12,
+                "assumed": cycle.history.assumed if cycle.history is not None else False,
+                "source": "history" if cycle.history is not None else "template",
+            }
+        )
+    if json_output:
+        _print_json({"as_of": today.isoformat(), "roundtables": rows})
+        return
+    table_rows = [
+        (
+            str(r["roundtable"]),
+            f"{r['cycle']['start']} → {r['cycle']['end']}",
+            str(r["cycle"]["months"]),
+            r["executive_session"]["date"] or r["executive_session"]["month"],
+            r["executive_session"]["place"] or "",
+            "held" if r["executive_session"]["held"] else "planned",
+            "assumed" if r["assumed"] else "",
+        )
+        for r in rows
+    ]
+    _console().print(
+        _table(
+            f"{ctx.program.program.name.get(_lang(lang))} — roundtables to {today}",
+            ("#", "cycle", "months", "executive session", "place", "", "note"),
+            table_rows,
+        )
+    )
+
+
+@app.command()
+def run(
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """One pass of everything due, embedded: initialize the store, plan the open cycle, report."""
+    ctx = _context()
+    from cycle.operations import current_cycle, initialize
+    from cycle.operations import plan as plan_cycle
+    from cycle.operations import status as cycle_status
+
+    today = _today(as_of)
+    actor = f"cli:{_actor(None)}"
+    initialize(ctx, now=_now(), actor=actor)
+    number = current_cycle(ctx.program, today).number
+    report, _ = plan_cycle(ctx, number=number, now=_now(), actor=actor)
+    result = cycle_status(ctx, number=number, as_of=today)
+    if json_output:
+        from cycle.views import status_json
+
+        _print_json(
+            {
+                "planned": {
+                    "cycle": number,
+                    "created": len(report.created),
+                    "updated": len(report.updated),
+                    "cancelled": len(report.cancelled),
+                },
+                "status": status_json(result, _lang(lang)),
+            }
+        )
+        return
+    typer.echo(
+        f"Store {ctx.store.description}; cycle {number} planned: {len(report.created)} new, "
+        f"{len(report.updated)} revised, {len(report.cancelled)} cancelled, {report.unchanged} unchanged"
+    )
+    _print_status(ctx, result, _lang(lang))
+
+
+# --- deliverables ------------------------------------------------------------------------
+
+
+@deliverables_app.command("list")
+def deliverables_list(
+    cycle: CycleOpt = None,
+    body: Annotated[str | None, typer.Option("--body", help="Only this body's (slug).")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's (slug).")] = None,
+    state: Annotated[
+        list[StateOption] | None, typer.Option("--state", help="Only these states (repeat).")
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones, as of --as-of.")] = False,
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """List deliverables with their due dates and states."""
+    ctx = _context()
+    from cycle.deliverable import DeliverableState, is_overdue, working_days_late
+    from cycle.operations import current_cycle
+    from cycle.store.repository import list_deliverables
+    from cycle.views import owner_label
+
+    today = _today(as_of)
+    number = cycle if cycle is not None else current_cycle(ctx.program, today).number
+    ctx.store.require_ready()
+    rows: list[dict[str, Any]] = []
+    with ctx.store.session() as session:
+        views = list_deliverables(
+            session,
+            cycle=number,
+            body=body,
+            owner=owner,
+            states=[DeliverableState(s.value) for s in state or []],
+        )
+    for view in views:
+        due = view.item.due
+        assert due is not None
+        late = is_overdue(view.state, due, today)
+        if overdue and not late:
+            continue
+        rows.append(
+            {
+                "key": view.item.key.to_string(),
+                "title": view.item.title.get(_lang(lang)),
+                "body": view.item.body,
+                "owner": view.item.owner,
+                "due": due.isoformat(),
+                "state": view.state.value,
+                "overdue": late,
+                "working_days_late": working_days_late(due, today, ctx.calendar) if late else 0,
+                "submitted_by": view.record.submitted_by,
+                "accepted_by": view.record.accepted_by,
+            }
+        )
+    if json_output:
+        _print_json({"cycle": number, "as_of": today.isoformat(), "deliverables": rows})
+        return
+    table_rows = [
+        (
+            r["key"],
+            r["title"],
+            owner_label(ctx.program, r["owner"], _lang(lang)),
+            r["due"],
+            r["state"] + (f" (late {r['working_days_late']}wd)" if r["overdue"] else ""),
+        )
+        for r in rows
+    ]
+    _console().print(
+        _table(
+            f"Cycle {number} deliverables as of {today}",
+            ("key", "title", "owner", "due", "state"),
+            table_rows,
+        )
+    )
+
+
+def _record(*, key: str, action_name: str, by: str | None, note: str | None, json_output: bool) -> None:
+    ctx = _context()
+    from cycle.deliverable import Action
+    from cycle.operations import record
+
+    view = record(ctx, key=key, action=Action(action_name), actor=_actor(by), now=_now(), note=note)
+    if json_output:
+        _print_json({"key": key, "state": view.state.value, "by": _actor(by), "note": note})
+        return
+    typer.echo(f"{key}: {view.state.value} ({view.item.title.en})")
+
+
+KeyArg = Annotated[str, typer.Argument(help="Deliverable key, e.g. c9/deliverable/sst-army/agenda-2.")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="A remark kept with the record.")]
+
+
+@deliverables_app.command("submit")
+def deliverables_submit(
+    key: KeyArg, by: ByOpt = None, note: NoteOpt = None, json_output: JsonOpt = False
+) -> None:
+    """Record that a deliverable was handed in."""
+    _record(key=key, action_name="submit", by=by, note=note, json_output=json_output)
+
+
+@deliverables_app.command("accept")
+def deliverables_accept(
+    key: KeyArg, by: ByOpt = None, note: NoteOpt = None, json_output: JsonOpt = False
+) -> None:
+    """Accept a submitted deliverable."""
+    _record(key=key, action_name="accept", by=by, note=note, json_output=json_output)
+
+
+@deliverables_app.command("return")
+def deliverables_return(
+    key: KeyArg,
+    note: Annotated[str, typer.Option("--note", help="Why it goes back to its owner.")],
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Return a submitted deliverable to its owner (it is pending again)."""
+    _record(key=key, action_name="return", by=by, note=note, json_output=json_output)
+
+
+@deliverables_app.command("waive")
+def deliverables_waive(
+    key: KeyArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the deliverable is not needed.")],
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Waive a deliverable, with a reason."""
+    _record(key=key, action_name="waive", by=by, note=reason, json_output=json_output)
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"roundtable: error: {message}\n")
+    raise SystemExit(2)
+
+
+def main(argv: Sequence[str] | None = None, *, runner: Callable[..., Any] | None = None) -> None:
+    """Run the CLI: Roundtable errors and bad arguments become one line and exit 2."""
+    from cycle.errors import RoundtableError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = (runner or app)(args=args, prog_name="roundtable", standalone_mode=False)
+    except RoundtableError as exc:
+        if debug:
+            raise
+        _fail(str(exc))
+    except TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `roundtable`: show the help
+            sys.stdout.write(exc.format_message() + "\n")
+            return
+        if debug:
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        _fail(f"{where}{exc.format_message()} (see --help)")
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    if isinstance(result, int) and result:
+        raise SystemExit(result)
