@@ -22,6 +22,8 @@ from cycle.program import LANGS, Anchor, Localized, Phase, Program
 
 KeyPath = tuple[str | int, ...]
 
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
 MAX_CONFIG_BYTES = 1_000_000
 """A program file is a few dozen kilobytes; anything far larger is a mistake."""
 
@@ -48,13 +50,19 @@ class ProgramSource:
         return ConfigError(f"{where}: {format_key_path(key_path)}: {message}")
 
 
-def load_program(path: Path) -> tuple[Program, ProgramSource]:
-    """Read and validate a program file; raise `ConfigError` with one line on any fault."""
+def load_program(path: Path, *, check_schedule: bool = True) -> tuple[Program, ProgramSource]:
+    """Read and validate a program file; raise `ConfigError` with one line on any fault.
+
+    `check_schedule` also plans the history cycles and the next template cycles to prove
+    every item fits its cycle; commands that only read stored plans skip it to start fast.
+    """
     source = ProgramSource(path=path, text=_read_text(path))
     try:
         data = tomllib.loads(source.text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        where = _TOML_POSITION.search(str(exc))
+        line = f":{where.group(1)}" if where else ""
+        raise ConfigError(f"{path}{line}: not valid TOML: {exc}") from None
     if not data:
         raise ConfigError(f"{path}: the program file is empty")
     try:
@@ -62,6 +70,8 @@ def load_program(path: Path) -> tuple[Program, ProgramSource]:
     except ValidationError as exc:
         raise _first_validation_error(source, exc) from None
     check_references(program, source)
+    if not check_schedule:
+        return program, source
     # Imported here: the schedule engine imports this module's neighbours, not the reverse.
     from cycle.schedule import check_template_fits
 
@@ -87,9 +97,10 @@ def _read_text(path: Path) -> str:
     if b"\x00" in raw:
         raise ConfigError(f"{path}: binary data, not a TOML program file")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is fine
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text: save the file as UTF-8") from None
 
 
 def _first_validation_error(source: ProgramSource, exc: ValidationError) -> ConfigError:
@@ -104,7 +115,11 @@ def _first_validation_error(source: ProgramSource, exc: ValidationError) -> Conf
         message = first["msg"]
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
-        if "input" in first and not isinstance(first["input"], dict | list):
+        if (
+            first["type"] != "value_error"
+            and "input" in first
+            and not isinstance(first["input"], dict | list)
+        ):
             message += f" (got {first['input']!r})"
     more = len(errors) - 1
     error = source.error(key_path, message)
@@ -185,12 +200,13 @@ def check_references(program: Program, source: ProgramSource) -> None:
 def _check_countries(program: Program, source: ProgramSource) -> None:
     import holidays
 
-    supported = holidays.list_supported_countries()
     for index, country in enumerate(program.business_calendar.countries):
-        if country not in supported:
+        try:  # cheaper than holidays.list_supported_countries(), which imports every country
+            holidays.country_holidays(country)
+        except NotImplementedError:
             raise source.error(
                 ("business_calendar", "countries", index), f"no public-holiday data for country {country!r}"
-            )
+            ) from None
     for index, inst in enumerate(program.institutions):
         if inst.country not in program.business_calendar.countries:
             raise source.error(
@@ -316,9 +332,14 @@ def _check_placeholders(
     for lang in LANGS:
         text = title.get(lang)
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            fields = [
+                (name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
+            ]
         except ValueError as exc:
             raise source.error((*key_path, lang), f"bad braces in {text!r}: {exc}") from None
+        names = {name for name, _, _ in fields if name is not None}
+        if any(spec or conversion for name, spec, conversion in fields if name is not None):
+            raise source.error((*key_path, lang), f"placeholders take no format or conversion in {text!r}")
         unknown = names - allowed
         if unknown:
             hint = ", ".join("{" + n + "}" for n in sorted(allowed)) or "none"
@@ -370,6 +391,8 @@ def locate_line(text: str, key_path: KeyPath) -> int | None:
 
     best: tuple[int, KeyPath] | None = None
     for number, parts in headers:
+        if parts[:-1] == key_path and isinstance(parts[-1], int):
+            return number  # a whole array of tables: its first entry
         if key_path[: len(parts)] == parts and (best is None or len(parts) > len(best[1])):
             best = (number, parts)
     if best is None:

@@ -41,8 +41,9 @@ class Context:
     calendar: BusinessCalendar
 
 
-def open_context(settings: Settings) -> Context:
-    program, source = load_program(settings.config_path)
+def open_context(settings: Settings, *, check_schedule: bool = True) -> Context:
+    """Load the program (see `load_program` for `check_schedule`) and open the store."""
+    program, source = load_program(settings.config_path, check_schedule=check_schedule)
     return Context(
         settings=settings,
         program=program,

@@ -88,11 +88,12 @@ def _root(
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _context() -> Context:
+def _context(*, reads_only: bool = False) -> Context:
+    """The program and store; commands that only read stored plans skip the schedule check."""
     from cycle.operations import open_context
     from cycle.settings import settings_from_env
 
-    return open_context(settings_from_env(os.environ))
+    return open_context(settings_from_env(os.environ), check_schedule=not reads_only)
 
 
 def _now() -> dt.datetime:
@@ -248,7 +249,7 @@ def status(
     lang: LangOpt = LangOption.en,
 ) -> None:
     """Where a cycle stands: phase, deliverables done and late, gates, what comes next."""
-    ctx = _context()
+    ctx = _context(reads_only=True)
     from cycle.operations import status as cycle_status
 
     result = cycle_status(ctx, number=cycle, as_of=_today(as_of))
@@ -434,7 +435,7 @@ def deliverables_list(
     lang: LangOpt = LangOption.en,
 ) -> None:
     """List deliverables with their due dates and states."""
-    ctx = _context()
+    ctx = _context(reads_only=True)
     from cycle.deliverable import DeliverableState, is_overdue, working_days_late
     from cycle.operations import current_cycle
     from cycle.store.repository import list_deliverables
@@ -495,7 +496,7 @@ def deliverables_list(
 
 
 def _record(*, key: str, action_name: str, by: str | None, note: str | None, json_output: bool) -> None:
-    ctx = _context()
+    ctx = _context(reads_only=True)
     from cycle.deliverable import Action
     from cycle.operations import record
 
@@ -551,8 +552,8 @@ def deliverables_waive(
 # --- entry point ---------------------------------------------------------------------------
 
 
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"roundtable: error: {message}\n")
+def _fail(message: str, command: str = "roundtable") -> NoReturn:
+    sys.stderr.write(f"{command}: error: {message}\n")
     raise SystemExit(2)
 
 
@@ -575,8 +576,7 @@ def main(argv: Sequence[str] | None = None, *, runner: Callable[..., Any] | None
         if debug:
             raise
         ctx = getattr(exc, "ctx", None)
-        where = f"{ctx.command_path}: " if ctx is not None else ""
-        _fail(f"{where}{exc.format_message()} (see --help)")
+        _fail(f"{exc.format_message()} (see --help)", ctx.command_path if ctx is not None else "roundtable")
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     if isinstance(result, int) and result:

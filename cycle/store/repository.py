@@ -331,9 +331,9 @@ def record_deliverable_action(
     row, record = result
     if row.status == CANCELLED:
         raise InputError(f"{key} was cancelled by a re-plan; it takes no more records")
+    new_state = transition(DeliverableState(record.state), action, key=key)
     if action is Action.waive and not (note and note.strip()):
         raise InputError("a waiver needs a reason (--reason)")
-    new_state = transition(DeliverableState(record.state), action, key=key)
     previous = record.state
     record.state = new_state.value
     record.updated_at = now

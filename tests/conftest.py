@@ -1,0 +1,47 @@
+"""Shared fixtures: the shipped program, the business calendar, and the stores.
+
+Isolation comes first: Prefect reads PREFECT_HOME at import time, so it is set here,
+before any test module can import it, and telemetry is off (PREFECT_NOTES.md).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="roundtable-test-prefect-"))
+os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+import pytest  # noqa: E402
+
+from cycle.business_calendar import BusinessCalendar  # noqa: E402
+from cycle.config import ProgramSource, load_program, shipped_config_path  # noqa: E402
+from cycle.program import Program  # noqa: E402
+
+pytest_plugins = ["tests.stores"]
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = shipped_config_path()
+
+
+@pytest.fixture(scope="session")
+def shipped() -> tuple[Program, ProgramSource]:
+    return load_program(SHIPPED)
+
+
+@pytest.fixture(scope="session")
+def program(shipped: tuple[Program, ProgramSource]) -> Program:
+    return shipped[0]
+
+
+@pytest.fixture(scope="session")
+def source(shipped: tuple[Program, ProgramSource]) -> ProgramSource:
+    return shipped[1]
+
+
+@pytest.fixture(scope="session")
+def calendar() -> BusinessCalendar:
+    return BusinessCalendar(("US", "MX"))

@@ -1,0 +1,369 @@
+"""The `roundtable` command as a person uses it: real store, real program, exit codes,
+one-line errors, and JSON that scripts can rely on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.cli import main
+
+ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
+
+
+class Cli:
+    """Runs `roundtable` in-process against a fresh data directory."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str) -> Any:
+        code, out, err = self(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(tmp_path / "home"))
+    for name in ("ROUNDTABLE_CONFIG", "ROUNDTABLE_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    del home
+    return Cli(capsys)
+
+
+@pytest.fixture
+def planned(cli: Cli) -> Cli:
+    assert cli("init")[0] == 0
+    assert cli("plan", "--cycle", "9")[0] == 0
+    return cli
+
+
+class TestInit:
+    def test_init_creates_the_store_and_is_safe_to_run_again(self, cli: Cli, home: Path) -> None:
+        """A second init finds the store at the current schema and changes nothing."""
+        first = cli.json("init")
+        second = cli.json("init")
+        assert (first["schema_before"], first["schema"]) == (None, "0001")
+        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0001", "0001", 0)
+        assert first["bodies_changed"] == 15
+        assert (home / "roundtable.db").is_file()
+
+
+class TestPlan:
+    def test_plan_json_has_the_documented_shape(self, cli: Cli) -> None:
+        """plan --json gives the cycle and every item with key, kind, title, owner, dates and status."""
+        cli("init")
+        data = cli.json("plan", "--cycle", "9")
+        assert data["cycle"] == {"number": 9, "start": "2025-09-01", "end": "2027-08-31", "months": 24}
+        items = {item["key"]: item for item in data["items"]}
+        assert len(items) == 217
+        assert {item["kind"] for item in items.values()} == {
+            "phase",
+            "meeting",
+            "executive-session",
+            "observation-visit",
+            "milestone",
+            "deliverable",
+            "gate",
+        }
+        session = items["c9/executive-session/-/1"]
+        assert session["start"] == "2026-08-04T09:00:00-06:00"
+        assert session["end"] == "2026-08-05T17:00:00-06:00"
+        assert session["timezone"] == "America/Denver"
+        assert session["due"] is None
+        agenda = items["c9/deliverable/sst-army/agenda-2"]
+        assert (agenda["due"], agenda["owner"], agenda["body"], agenda["status"]) == (
+            "2026-03-31",
+            "sst-army",
+            "sst-army",
+            "pending",
+        )
+        assert agenda["start"] is None
+        for item in items.values():
+            assert set(item) >= {
+                "key",
+                "kind",
+                "title",
+                "body",
+                "owner",
+                "start",
+                "end",
+                "timezone",
+                "due",
+                "status",
+            }
+            if item["kind"] in ("meeting", "executive-session", "observation-visit"):
+                assert item["timezone"] in ("America/Denver", "America/Mexico_City")
+                assert item["start"]
+                assert item["end"]
+            if item["kind"] == "deliverable":
+                assert item["due"]
+
+    def test_plan_json_in_spanish(self, cli: Cli) -> None:
+        """--lang es gives the Spanish titles of the same items."""
+        cli("init")
+        items = {i["key"]: i for i in cli.json("plan", "--cycle", "9", "--lang", "es")["items"]}
+        assert items["c9/executive-session/-/1"]["title"] == "Sesión Ejecutiva de la Mesa Redonda"
+        assert items["c9/meeting/sst-army/1"]["location"] == "Ciudad de México, México"
+
+    def test_planning_again_reports_no_change(self, cli: Cli) -> None:
+        """Re-planning an unchanged program reports every item unchanged."""
+        cli("init")
+        cli("plan", "--cycle", "9")
+        changes = cli.json("plan", "--cycle", "9")["changes"]
+        assert changes == {"created": 0, "updated": 0, "cancelled": 0, "restored": 0, "unchanged": 217}
+
+    def test_plan_without_cycle_plans_the_cycle_open_on_as_of(self, cli: Cli) -> None:
+        """With no --cycle, plan takes the cycle open on --as-of."""
+        cli("init")
+        assert cli.json("plan", "--as-of", "2024-02-01")["cycle"]["number"] == 8
+
+    def test_a_twelve_month_cycle_from_the_history_plans_without_a_visit(self, cli: Cli) -> None:
+        """Cycle 7 (12 months) has its executive session in Colorado Springs and no visit."""
+        cli("init")
+        items = cli.json("plan", "--cycle", "7")["items"]
+        kinds = [i["kind"] for i in items]
+        assert kinds.count("executive-session") == 1
+        assert "observation-visit" not in kinds
+        [session] = [i for i in items if i["kind"] == "executive-session"]
+        assert session["start"].startswith("2023-08-")
+        assert session["location"] == "Colorado Springs, Colorado, United States"
+
+
+class TestStatus:
+    def test_status_on_24_november_2026_is_past_the_session_heading_for_the_visit(self, planned: Cli) -> None:
+        """Cycle 9 on 2026-11-24: group meetings, APA gate behind, observation visit next."""
+        data = planned.json("status", "--as-of", "2026-11-24")
+        assert data["cycle"]["number"] == 9
+        assert data["state"] == "open"
+        assert data["phase"] == "group-meetings"
+        assert data["next_phase"]["key"] == "c9/phase/-/observation-visit"
+        assert data["next_phase"]["first_day"] == "2026-12-14"
+        assert data["deliverables"] == {"total": 146, "done": 0, "submitted": 0, "overdue": 97}
+        assert [g["key"] for g in data["gates"]] == [
+            "c9/gate/-/apa-validation",
+            "c9/gate/-/exercise-selection",
+        ]
+        assert data["overdue"][0] == {
+            "key": "c9/deliverable/sst-army/agenda-1",
+            "title": "Agenda for Army Service Staff Talks (U.S. Army North – Mexican Army): meeting 1",
+            "owner": "sst-army",
+            "due": "2025-09-29",
+            "days_late": 421,
+            "working_days_late": 282,  # numpy.busday_count with both countries' holidays agrees
+        }
+
+    def test_status_in_the_executive_prep_window_names_that_phase(self, planned: Cli) -> None:
+        """In July 2026 the cycle is preparing its executive session."""
+        data = planned.json("status", "--as-of", "2026-07-01")
+        assert data["phase"] == "executive-prep"
+        assert data["phase_window"] == ["2026-06-05", "2026-08-03"]
+
+    def test_recorded_deliverables_count_as_done_and_leave_the_overdue_list(self, planned: Cli) -> None:
+        """Submitting and accepting a late deliverable moves it from overdue to done."""
+        key = "c9/deliverable/sst-army/agenda-1"
+        assert planned("deliverables", "submit", key, "--by", "Maj. Ruiz")[0] == 0
+        assert planned("deliverables", "accept", key, "--by", "Col. Smith")[0] == 0
+        data = planned.json("status", "--as-of", "2026-11-24")
+        assert data["deliverables"]["done"] == 1
+        assert data["deliverables"]["overdue"] == 96
+        assert key not in [o["key"] for o in data["overdue"]]
+
+    def test_status_table_shows_the_cycle_and_phase(self, planned: Cli) -> None:
+        """The human view names the cycle, its phase and what comes next."""
+        code, out, _ = planned("status", "--as-of", "2026-11-24")
+        assert code == 0
+        assert "Cycle 9 (24 months, 2025-09-01 → 2027-08-31), as of 2026-11-24: open" in out
+        assert "Next phase: observation-visit from 2026-12-14" in out
+        assert "… and 87 more: roundtable deliverables list --overdue" in out
+
+
+class TestDeliverables:
+    def test_list_filters_by_owner_and_overdue(self, planned: Cli) -> None:
+        """The secretariat's overdue deliverables on 2026-11-24 are the read-ahead and signed minutes."""
+        data = planned.json(
+            "deliverables", "list", "--owner", "secretariat", "--overdue", "--as-of", "2026-11-24"
+        )
+        assert [(d["key"], d["due"], d["working_days_late"]) for d in data["deliverables"]] == [
+            ("c9/deliverable/-/read-ahead", "2026-07-21", 85),
+            ("c9/deliverable/-/signed-minutes", "2026-08-26", 59),
+        ]
+
+    def test_waive_needs_a_reason_option(self, planned: Cli) -> None:
+        """waive without --reason is a usage error: exit 2, one line."""
+        code, _, err = planned("deliverables", "waive", "c9/deliverable/-/read-ahead")
+        assert code == 2
+        assert err.count("\n") == 1
+        assert "--reason" in err
+
+    def test_an_impossible_transition_is_one_line_and_exit_2(self, planned: Cli) -> None:
+        """Accepting a pending deliverable says what is allowed instead."""
+        code, _, err = planned("deliverables", "accept", "c9/deliverable/-/read-ahead")
+        assert (code, err) == (
+            2,
+            "roundtable: error: c9/deliverable/-/read-ahead is pending: cannot accept it; "
+            "from pending you can submit, waive\n",
+        )
+
+
+class TestHistory:
+    def test_history_lists_every_roundtable_to_date(self, cli: Cli) -> None:
+        """As of 2026-11-24: nine roundtables, 1-7 on 12-month cycles, 8-9 on 24-month cycles."""
+        data = cli.json("history", "--as-of", "2026-11-24")
+        rows = data["roundtables"]
+        assert [r["roundtable"] for r in rows] == list(range(1, 10))
+        assert [r["cycle"]["months"] for r in rows] == [12] * 7 + [24] * 2
+        seventh = rows[6]
+        assert seventh["executive_session"]["month"] == "2023-08"
+        assert seventh["executive_session"]["place"] == "Colorado Springs, Colorado, United States"
+        assert seventh["assumed"] is False
+        assert [r["assumed"] for r in rows[1:6]] == [True] * 5
+        assert rows[8]["executive_session"]["date"] == "2026-08-04"
+        assert rows[0]["executive_session"]["month"].startswith("2016-")
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("args", "fragment"),
+        [
+            (("plan", "--cycle", "abc"), "roundtable plan: error: Invalid value for '--cycle'"),
+            (("plan", "--cycle", "0"), "--cycle"),
+            (("status", "--as-of", "2026-13-01"), "'2026-13-01' is not a date (YYYY-MM-DD)"),
+            (("status", "--lang", "fr"), "--lang"),
+            (("deliverables", "submit"), "Missing argument 'key'"),
+            (("nonsense",), "No such command 'nonsense'"),
+        ],
+        ids=["cycle-not-int", "cycle-zero", "bad-date", "bad-lang", "missing-key", "unknown-command"],
+    )
+    def test_bad_arguments_are_one_line_and_exit_2(
+        self, cli: Cli, args: tuple[str, ...], fragment: str
+    ) -> None:
+        """Every bad argument gives one line on stderr naming the problem, and exit code 2."""
+        code, out, err = cli(*args)
+        assert code == 2
+        assert out == ""
+        assert err.startswith("roundtable")
+        assert err.count("\n") == 1
+        assert fragment in err
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "fragment"),
+        [
+            (
+                "ROUNDTABLE_DATABASE_URL",
+                "mysql://root@localhost/x",
+                "ROUNDTABLE_DATABASE_URL: unsupported database",
+            ),
+            ("ROUNDTABLE_DATABASE_URL", "not a url", "ROUNDTABLE_DATABASE_URL: not a database URL"),
+            ("ROUNDTABLE_DATABASE_URL", "", "ROUNDTABLE_DATABASE_URL is set but empty"),
+            (
+                "ROUNDTABLE_CONFIG",
+                "/nonexistent/program.toml",
+                "ROUNDTABLE_CONFIG=/nonexistent/program.toml: no such file",
+            ),
+            (
+                "ROUNDTABLE_HOME",
+                "/etc/hostname",
+                "ROUNDTABLE_HOME=/etc/hostname: exists and is not a directory",
+            ),
+        ],
+        ids=["db-mysql", "db-garbage", "db-empty", "config-missing", "home-is-a-file"],
+    )
+    def test_bad_environment_names_the_variable(
+        self, cli: Cli, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, fragment: str
+    ) -> None:
+        """A bad environment value is one line naming the variable, exit 2."""
+        monkeypatch.setenv(variable, value)
+        code, _, err = cli("status")
+        assert code == 2
+        assert err == f"roundtable: error: {fragment}\n" or (err.count("\n") == 1 and fragment in err)
+
+    def test_status_before_init_says_to_run_init_and_creates_nothing(self, cli: Cli, home: Path) -> None:
+        """Asking for status on a fresh machine points at `roundtable init` and writes no file."""
+        code, _, err = cli("status")
+        assert code == 2
+        assert "run `roundtable init` first" in err
+        assert not (home / "roundtable.db").exists()
+
+    def test_status_of_an_unplanned_cycle_says_how_to_plan_it(self, cli: Cli) -> None:
+        """A cycle that was never planned gets the command that plans it."""
+        cli("init")
+        code, _, err = cli("status", "--cycle", "10")
+        assert (code, err) == (
+            2,
+            "roundtable: error: cycle 10 is not planned yet: run `roundtable plan --cycle 10`\n",
+        )
+
+    @pytest.mark.usefixtures("home")
+    def test_debug_shows_the_traceback(self) -> None:
+        """--debug lets the exception through for a developer to read."""
+        from cycle.errors import StoreError
+
+        with pytest.raises(StoreError):
+            main(["--debug", "status"])
+
+
+def _run(args: list[str], env: dict[str, str], *, probe: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh interpreter; with `probe`, report whether Prefect got imported."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('PREFECT-IMPORTED' if any("
+        "m == 'prefect' or m.startswith('prefect.') for m in sys.modules) else ''))\n"
+        "from flows.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    command = (
+        [sys.executable, "-c", code, *args]
+        if probe
+        else [str(Path(sys.executable).parent / "roundtable"), *args]
+    )
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+class TestFastStart:
+    @pytest.fixture
+    def env(self, tmp_path: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_")}
+        env["ROUNDTABLE_HOME"] = str(tmp_path / "home")
+        return env
+
+    @pytest.mark.parametrize(
+        "args", [["--help"], ["status", "--as-of", "2026-11-24", "--json"]], ids=["help", "status"]
+    )
+    def test_help_and_status_never_import_prefect(self, env: dict[str, str], args: list[str]) -> None:
+        """`roundtable --help` and `status` start without importing Prefect."""
+        assert _run(["init"], env).returncode == 0
+        assert _run(["plan", "--cycle", "9"], env).returncode == 0
+        result = _run(args, env, probe=True)
+        assert result.returncode == 0, result.stderr
+        assert "PREFECT-IMPORTED" not in result.stderr
+
+    def test_the_installed_console_script_runs_the_main_job(self, env: dict[str, str]) -> None:
+        """The `roundtable` script on PATH runs `run` end to end on the embedded defaults."""
+        result = _run(["run", "--as-of", "2026-11-24", "--json"], env)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["planned"]["cycle"] == 9
+        assert data["status"]["phase"] == "group-meetings"
