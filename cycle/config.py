@@ -217,6 +217,11 @@ def _check_countries(program: Program, source: ProgramSource) -> None:
 
 def _check_cycles(program: Program, source: ProgramSource, institutions: set[str]) -> None:
     cycles = program.cycles
+    if cycles.start.day != 1:
+        raise source.error(("cycles", "start"), "cycles open on the first day of a month")
+    for index, entry in enumerate(program.history):
+        if entry.start.day != 1:
+            raise source.error(("history", index, "start"), "cycles open on the first day of a month")
     expected = 1
     previous_end = None
     for index, entry in enumerate(program.history):

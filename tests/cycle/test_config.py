@@ -616,3 +616,18 @@ end = { anchor = "cycle-end" }
         path.write_bytes(b"\xef\xbb\xbf" + SHIPPED.read_bytes())
         program, _ = load_program(path)
         assert len(program.institutions) == 3
+
+    @pytest.mark.parametrize(
+        ("old", "new", "key_path"),
+        [
+            ("start = 2023-09-01", "start = 2023-09-15", "cycles.start"),
+            ("start = 2015-09-01", "start = 2015-09-02", "history[0].start"),
+        ],
+        ids=["template", "history"],
+    )
+    def test_cycles_open_on_the_first_of_a_month(
+        self, tmp_path: Path, old: str, new: str, key_path: str
+    ) -> None:
+        """Months of a cycle count from its first day, so a cycle must open on the 1st."""
+        path, line = write_mutated(tmp_path, old, new)
+        assert config_error(path) == f"{path}:{line}: {key_path}: cycles open on the first day of a month"
