@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
 from cycle.cycles import Cycle, cycle_by_number, cycle_on
@@ -66,9 +68,7 @@ def initialize(ctx: Context, *, now: dt.datetime, actor: str) -> InitReport:
     ctx.settings.home.mkdir(parents=True, exist_ok=True)
     before = ctx.store.revision()
     ctx.store.migrate()
-    with ctx.store.session() as session:
-        changed = sync_bodies(session, program=ctx.program, now=now, actor=actor)
-        session.commit()
+    changed = ctx.store.transaction(lambda s: sync_bodies(s, program=ctx.program, now=now, actor=actor))
     return InitReport(
         store=ctx.store.description,
         revision_before=before,
@@ -88,10 +88,13 @@ def plan(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[Pl
     """Plan cycle `number` into the store (idempotent) and return it as stored."""
     ctx.store.require_ready()
     cycle_plan = plan_or_explain(ctx.program, ctx.source, number)
-    with ctx.store.session() as session:
+
+    def work(session: Session) -> PlanReport:
         sync_bodies(session, program=ctx.program, now=now, actor=actor)
-        report = apply_plan(session, plan=cycle_plan, now=now, actor=actor)
-        session.commit()
+        return apply_plan(session, plan=cycle_plan, now=now, actor=actor)
+
+    report = ctx.store.transaction(work)
+    with ctx.store.session() as session:
         return report, tracked_items(session, cycle=number)
 
 
@@ -113,7 +116,6 @@ def record(
     ctx: Context, *, key: str, action: Action, actor: str, now: dt.datetime, note: str | None = None
 ) -> DeliverableView:
     ctx.store.require_ready()
-    with ctx.store.session() as session:
-        view = record_deliverable_action(session, key=key, action=action, actor=actor, now=now, note=note)
-        session.commit()
-        return view
+    return ctx.store.transaction(
+        lambda s: record_deliverable_action(s, key=key, action=action, actor=actor, now=now, note=note)
+    )

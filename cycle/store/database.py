@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from cycle.errors import StoreError
+
+T = TypeVar("T")
 
 SCHEMA_REVISION = "0001"
 """The newest migration; `roundtable init` brings a store to it (a test keeps it true)."""
@@ -76,6 +79,25 @@ class Store:
         except OperationalError as exc:
             raise StoreError(f"{self.description}: {_first_line(exc)}") from None
 
+    def transaction(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
+        """Run `work` in one transaction and commit; retry when a concurrent writer won.
+
+        Two operators planning the same cycle at once race on the unique item keys (or, on
+        SQLite, on the write lock): the loser rolls back and runs again on the winner's
+        data, where it usually finds nothing left to do.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    result = work(session)
+                    session.commit()
+                    return result
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == attempts or not _lost_a_race(exc):
+                    raise StoreError(f"{self.description}: {_first_line(exc)}") from None
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
     def revision(self) -> str | None:
         """The store's migration revision, or None for an empty database."""
         if self.sqlite_file is not None and not self.sqlite_file.exists():
@@ -121,6 +143,14 @@ def alembic_config(connection: Any = None) -> Any:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
+
+
+def _lost_a_race(exc: SQLAlchemyError) -> bool:
+    """A unique-key clash, a busy SQLite file or a PostgreSQL serialization failure."""
+    if isinstance(exc, IntegrityError):
+        return True
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return any(sign in text_ for sign in ("database is locked", "could not serialize", "deadlock detected"))
 
 
 def _first_line(exc: BaseException) -> str:
