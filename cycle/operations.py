@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
@@ -21,6 +20,10 @@ from cycle.schedule import business_calendar, plan_or_explain
 from cycle.settings import Settings
 from cycle.status import CycleStatus, TrackedItem, summarize
 from cycle.store.database import Store
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
 from cycle.store.repository import (
     DeliverableView,
     PlanReport,

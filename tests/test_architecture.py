@@ -17,10 +17,24 @@ FORBIDDEN = {
 STORE_ONLY = {"sqlmodel", "alembic", "sqlalchemy"}
 
 
+def _runtime_nodes(node: ast.AST) -> list[ast.AST]:
+    """Every node, leaving out `if TYPE_CHECKING:` blocks (type-only imports cost nothing)."""
+    found: list[ast.AST] = [node]
+    for child in ast.iter_child_nodes(node):
+        if (
+            isinstance(child, ast.If)
+            and isinstance(child.test, ast.Name)
+            and child.test.id == "TYPE_CHECKING"
+        ):
+            continue
+        found.extend(_runtime_nodes(child))
+    return found
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
