@@ -35,6 +35,11 @@ class Transition:
         return (self.at + self.before).replace(tzinfo=None)
 
 
+def _utc(instant: dt.datetime) -> dt.datetime:
+    """A plain UTC datetime (pendulum's subclass does not mix with zoneinfo arithmetic)."""
+    return dt.datetime.fromtimestamp(instant.timestamp(), tz=dt.UTC)
+
+
 def _offset(zone: ZoneInfo, instant: dt.datetime) -> dt.timedelta:
     offset = instant.astimezone(zone).utcoffset()
     assert offset is not None
@@ -45,7 +50,7 @@ def transitions(zone_name: str, start: dt.datetime, end: dt.datetime) -> list[Tr
     """Every offset change of `zone_name` between two aware instants, to the minute."""
     zone = ZoneInfo(zone_name)
     found: list[Transition] = []
-    current = start.astimezone(dt.UTC)
+    current, end = _utc(start), _utc(end)
     previous = _offset(zone, current)
     while current < end:
         following = current + _DAY
@@ -78,6 +83,7 @@ def vtimezone(zone_name: str, start: dt.datetime, end: dt.datetime) -> Timezone:
     It opens with the offset in force at `start`, then one sub-component per change.
     """
     zone = ZoneInfo(zone_name)
+    start = _utc(start)
     first = start.astimezone(zone)
     component = Timezone()
     component.add("tzid", zone_name)

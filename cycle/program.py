@@ -21,7 +21,14 @@ Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60),
 ]
-NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+def _one_newline(text: str) -> str:
+    """CR LF and lone CR become LF: iCalendar text has one line break (RFC 5545 3.3.11)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_one_newline)]
 
 
 def _check_timezone(name: str) -> str:

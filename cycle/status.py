@@ -27,6 +27,9 @@ class TrackedItem:
 
     item: PlannedItem
     status: str
+    revision: int = 0
+    changed_at: dt.datetime | None = None
+    """The last change of the item or of its deliverable or gate record (UTC)."""
 
     @property
     def active(self) -> bool:

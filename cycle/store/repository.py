@@ -250,19 +250,25 @@ def planned_cycle_numbers(session: Session) -> list[int]:
     return list(session.exec(select(CycleRecord.number).order_by(col(CycleRecord.number))))
 
 
-def tracked_items(session: Session, *, cycle: int) -> list[TrackedItem]:
-    """Every item of a cycle with its status: cancelled, a deliverable or gate state, or planned."""
-    rows = session.exec(
-        select(ItemRecord, DeliverableRecord.state, GateRecord.state)
+def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
+    """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
+    gate state, or planned; its revision and the time of its last change."""
+    query = (
+        select(ItemRecord, DeliverableRecord, GateRecord)
         .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
         .outerjoin(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
-        .where(ItemRecord.cycle == cycle)
         .order_by(col(ItemRecord.id))
     )
+    if cycle is not None:
+        query = query.where(ItemRecord.cycle == cycle)
     tracked = []
-    for row, deliverable_state, gate_state in rows:
-        status = CANCELLED if row.status == CANCELLED else (deliverable_state or gate_state or PLANNED)
-        tracked.append(TrackedItem(item=to_planned_item(row), status=status))
+    for row, deliverable, gate in session.exec(query):
+        record = deliverable or gate
+        status = CANCELLED if row.status == CANCELLED else (record.state if record else PLANNED)
+        changed = max(row.updated_at, record.updated_at) if record else row.updated_at
+        tracked.append(
+            TrackedItem(item=to_planned_item(row), status=status, revision=row.revision, changed_at=changed)
+        )
     return tracked
 
 

@@ -35,3 +35,21 @@ def icaljs() -> Callable[[bytes], dict[str, Any]]:
         return data
 
     return parse
+
+
+@pytest.fixture(scope="session")
+def icaljs_files(icaljs: Callable[[bytes], dict[str, Any]]) -> Callable[[list[Path]], dict[str, Any]]:
+    """Parse many files in one node process: {path: parsed}."""
+    del icaljs  # only for its check that node and ical.js are there
+    node = shutil.which("node")
+    assert node is not None
+
+    def parse(paths: list[Path]) -> dict[str, Any]:
+        result = subprocess.run(
+            [node, str(JS / "parse.mjs"), *map(str, paths)], capture_output=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    return parse
