@@ -73,7 +73,7 @@ def build_feed(
     )
     writer = _Writer(program, catalogue, lang, options, tracked)
     calendar = Calendar()
-    name = writer.calendar_name(request)
+    name = feed_name(program, catalogue, request)
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
@@ -109,6 +109,38 @@ def build_feed(
             calendar.add_component(writer.deadline_event(entry))
     data: bytes = calendar.to_ical()
     return data
+
+
+def owner_name(program: Program, slug: str | None, lang: Lang) -> str:
+    """An institution's acronym, else the name of the body or role a slug stands for."""
+    if slug is None:
+        return ""
+    for inst in program.institutions:
+        if inst.slug == slug:
+            return inst.short
+    try:
+        return program.owner_name(slug).get(lang)
+    except KeyError:
+        return slug
+
+
+def feed_name(program: Program, catalogue: Catalogue, request: FeedRequest) -> str:
+    """The calendar's name as clients show it (NAME and X-WR-CALNAME)."""
+    lang, audience = request.lang, request.audience
+    short = program.program.short.get(lang)
+    if audience.kind is AudienceKind.org and audience.slug:
+        name = catalogue.text(
+            "calendar.org", lang, program=short, org=program.institution(audience.slug).short
+        )
+    elif audience.kind is AudienceKind.group and audience.slug:
+        body = program.body(audience.slug).name.get(lang)
+        name = catalogue.text("calendar.group", lang, program=short, body=body)
+    elif audience.kind is AudienceKind.deliverables and request.owner:
+        owner = owner_name(program, request.owner, lang)
+        name = catalogue.text("calendar.deliverables_owner", lang, program=short, owner=owner)
+    else:
+        name = catalogue.text(f"calendar.{audience.kind.value}", lang, program=short)
+    return f"{name} ({catalogue.text('label.tasks', lang)})" if request.tasks else name
 
 
 def _retained(entry: TrackedItem, as_of: dt.date, options: FeedOptions) -> bool:
@@ -154,29 +186,8 @@ class _Writer:
     def text(self, key: str, **fields: object) -> str:
         return self.catalogue.text(key, self.lang, **fields)
 
-    def calendar_name(self, request: FeedRequest) -> str:
-        short = self.program.program.short.get(self.lang)
-        audience = request.audience
-        if audience.kind is AudienceKind.org and audience.slug:
-            return self.text("calendar.org", program=short, org=self.program.institution(audience.slug).short)
-        if audience.kind is AudienceKind.group and audience.slug:
-            return self.text(
-                "calendar.group", program=short, body=self.program.body(audience.slug).name.get(self.lang)
-            )
-        if audience.kind is AudienceKind.deliverables and request.owner:
-            return self.text("calendar.deliverables_owner", program=short, owner=self.owner(request.owner))
-        return self.text(f"calendar.{audience.kind.value}", program=short)
-
     def owner(self, slug: str | None) -> str:
-        if slug is None:
-            return ""
-        for inst in self.program.institutions:
-            if inst.slug == slug:
-                return inst.short
-        try:
-            return self.program.owner_name(slug).get(self.lang)
-        except KeyError:
-            return slug
+        return owner_name(self.program, slug, self.lang)
 
     def _common(self, component: Event | Todo, entry: TrackedItem) -> None:
         item = entry.item
