@@ -53,7 +53,7 @@ def open_context(settings: Settings, *, check_schedule: bool = True) -> Context:
         settings=settings,
         program=program,
         source=source,
-        store=Store.from_url(settings.database_url),
+        store=Store.from_url(settings.database_url, origin=settings.database_origin),
         calendar=business_calendar(program),
     )
 
@@ -68,7 +68,6 @@ class InitReport:
 
 def initialize(ctx: Context, *, now: dt.datetime, actor: str) -> InitReport:
     """Create or migrate the store and load the program's bodies; safe to repeat."""
-    ctx.settings.home.mkdir(parents=True, exist_ok=True)
     before = ctx.store.revision()
     ctx.store.migrate()
     changed = ctx.store.transaction(lambda s: sync_bodies(s, program=ctx.program, now=now, actor=actor))

@@ -45,14 +45,38 @@ TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""Dates outside these years are typos, and would overflow date arithmetic near year 9999."""
+
+
 def _check_year_month(value: str) -> str:
     match = _YEAR_MONTH.match(value)
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+    if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise ValueError(f"year {match.group(1)} is outside {FIRST_YEAR}-{LAST_YEAR}")
     return value
 
 
 YearMonth = Annotated[str, AfterValidator(_check_year_month)]
+
+
+def _check_date(value: dt.date) -> dt.date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+Date = Annotated[dt.date, AfterValidator(_check_date)]
+
+
+def _check_local_time(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:
+        raise ValueError("give a local time such as 09:00, without an offset: the zone is the host's")
+    return value
+
+
+LocalTime = Annotated[dt.time, AfterValidator(_check_local_time)]
 
 
 class _Model(BaseModel):
@@ -168,8 +192,8 @@ class Body(_Model):
     weekday: Weekday = Weekday.tuesday
     meeting_days: int = Field(default=1, ge=1, le=5)
     hosts: list[Slug] = Field(default_factory=list)
-    start_time: dt.time = dt.time(9, 0)
-    end_time: dt.time = dt.time(17, 0)
+    start_time: LocalTime = dt.time(9, 0)
+    end_time: LocalTime = dt.time(17, 0)
 
     @property
     def meets(self) -> bool:
@@ -179,13 +203,13 @@ class Body(_Model):
 
 class CyclesConfig(_Model):
     first: int = Field(ge=1, le=1000)
-    start: dt.date
+    start: Date
     months: int = Field(ge=12, le=48)
 
 
 class HistoryEntry(_Model):
     cycle: int = Field(ge=1)
-    start: dt.date
+    start: Date
     months: int = Field(ge=6, le=48)
     executive_session: YearMonth
     host: Slug
@@ -212,8 +236,8 @@ class EventTemplate(_Model):
     week: int = Field(default=1, ge=1, le=4)
     weekday: Weekday = Weekday.tuesday
     days: int = Field(default=1, ge=1, le=10)
-    start_time: dt.time = dt.time(9, 0)
-    end_time: dt.time = dt.time(17, 0)
+    start_time: LocalTime = dt.time(9, 0)
+    end_time: LocalTime = dt.time(17, 0)
     hosts: list[Slug] = Field(min_length=1)
     rotation_starts_with_cycle: int = Field(default=1, ge=1)
     owner: Slug

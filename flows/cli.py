@@ -142,7 +142,8 @@ def _table(
 
 def _when(item: Any) -> str:
     if item.start is not None:
-        return f"{item.start.format('YYYY-MM-DD HH:mm')}–{item.end.format('HH:mm')} {item.timezone}"
+        end_format = "HH:mm" if item.end.date() == item.start.date() else "YYYY-MM-DD HH:mm"
+        return f"{item.start.format('YYYY-MM-DD HH:mm')}–{item.end.format(end_format)} {item.timezone}"
     if item.first_day is not None:
         return f"{item.first_day} → {item.last_day}"
     return str(item.due)
@@ -562,19 +563,22 @@ def main(argv: Sequence[str] | None = None, *, runner: Callable[..., Any] | None
     from cycle.errors import RoundtableError
 
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    debug = args[:1] == ["--debug"]
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(f"argument {position} is not valid UTF-8 text: use a UTF-8 terminal (locale)")
     try:
         result = (runner or app)(args=args, prog_name="roundtable", standalone_mode=False)
     except RoundtableError as exc:
         if debug:
             raise
         _fail(str(exc))
-    except TyperException as exc:
+    except TyperException as exc:  # a usage error, never a bug: one line even with --debug
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `roundtable`: show the help
             sys.stdout.write(exc.format_message() + "\n")
             return
-        if debug:
-            raise
         ctx = getattr(exc, "ctx", None)
         _fail(f"{exc.format_message()} (see --help)", ctx.command_path if ctx is not None else "roundtable")
     except KeyboardInterrupt:

@@ -10,20 +10,37 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from cycle.errors import StoreError
 
 T = TypeVar("T")
 
-SCHEMA_REVISION = "0001"
-"""The newest migration; `roundtable init` brings a store to it (a test keeps it true)."""
+KNOWN_REVISIONS = ("0001",)
+"""Every migration, oldest first (a test keeps this list equal to alembic's)."""
+SCHEMA_REVISION = KNOWN_REVISIONS[-1]
+"""The newest migration; `roundtable init` brings a store to it."""
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_store_engine(url: str) -> Engine:
+    """An engine for a SQLite file or a PostgreSQL server (psycopg 3)."""
+    try:
+        return _create_engine(url)
+    except ImportError as exc:
+        raise StoreError(f"{_safe(url)}: the database driver is not installed ({exc.name})") from None
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database URL"
+
+
+def _create_engine(url: str) -> Engine:
     """An engine for a SQLite file or a PostgreSQL server (psycopg 3)."""
     try:
         parsed = make_url(url)
@@ -44,20 +61,25 @@ def create_store_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
 class Store:
-    """A roundtable store behind one engine."""
+    """A roundtable store behind one engine. `origin` (such as the environment variable
+    the URL came from) prefixes connection errors, so a person knows what to fix."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, origin: str | None = None) -> None:
         self.engine = engine
+        self.origin = origin
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(create_store_engine(url))
+    def from_url(cls, url: str, origin: str | None = None) -> Store:
+        return cls(create_store_engine(url), origin)
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        prefix = f"{self.origin}: " if self.origin else ""
+        return StoreError(f"{prefix}{what} {self.description}: {_first_line(exc)}")
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -76,8 +98,8 @@ class Store:
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
-        except OperationalError as exc:
-            raise StoreError(f"{self.description}: {_first_line(exc)}") from None
+        except SQLAlchemyError as exc:
+            raise self._error("cannot use the store at", exc) from None
 
     def transaction(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
         """Run `work` in one transaction and commit; retry when a concurrent writer won.
@@ -92,9 +114,9 @@ class Store:
                     result = work(session)
                     session.commit()
                     return result
-            except (IntegrityError, OperationalError) as exc:
+            except SQLAlchemyError as exc:
                 if attempt == attempts or not _lost_a_race(exc):
-                    raise StoreError(f"{self.description}: {_first_line(exc)}") from None
+                    raise self._error("cannot write to the store at", exc) from None
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
@@ -107,13 +129,18 @@ class Store:
                 if not inspect(connection).has_table("alembic_version"):
                     return None
                 return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the store at {self.description}: {_first_line(exc)}") from None
+        except SQLAlchemyError as exc:
+            raise self._error("cannot open the store at", exc) from None
 
     def require_ready(self) -> None:
         revision = self.revision()
         if revision is None:
             raise StoreError(f"the store at {self.description} is empty: run `roundtable init` first")
+        if revision not in KNOWN_REVISIONS:
+            raise StoreError(
+                f"the store at {self.description} is at schema {revision}, which this Roundtable does not "
+                "know: it was made by a newer Roundtable, or it is not a Roundtable store"
+            )
         if revision != SCHEMA_REVISION:
             raise StoreError(
                 f"the store at {self.description} is at schema {revision}, this Roundtable needs "
@@ -123,14 +150,26 @@ class Store:
     def migrate(self) -> None:
         """Apply every pending migration (what `roundtable init` does); safe to repeat."""
         from alembic import command
+        from alembic.util import CommandError
 
+        revision = self.revision()
+        if revision is not None and revision not in KNOWN_REVISIONS:
+            self.require_ready()  # explains the unknown schema
         if self.sqlite_file is not None:
-            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the data directory {self.sqlite_file.parent}: {exc.strerror}"
+                ) from None
         try:
             with self.engine.begin() as connection:
+                if connection.dialect.name == "sqlite":
+                    # Once per file (it persists): readers never block the writer.
+                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
                 command.upgrade(alembic_config(connection), "head")
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate the store at {self.description}: {_first_line(exc)}") from None
+        except (SQLAlchemyError, CommandError) as exc:
+            raise self._error("cannot migrate the store at", exc) from None
 
     def dispose(self) -> None:
         self.engine.dispose()

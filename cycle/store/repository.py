@@ -347,10 +347,11 @@ def record_deliverable_action(
         record.submitted_at, record.submitted_by = now, actor
     elif action is Action.accept:
         record.accepted_at, record.accepted_by = now, actor
+    elif action is Action.return_:
+        record.submitted_at = record.submitted_by = None  # the change log keeps the history
     elif action is Action.waive:
         record.waived_reason = note
-    if note is not None:
-        record.note = note
+    record.note = note  # the remark of the latest step; earlier ones are in the change log
     log_change(
         session,
         at=now,

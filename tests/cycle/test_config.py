@@ -631,3 +631,29 @@ end = { anchor = "cycle-end" }
         """Months of a cycle count from its first day, so a cycle must open on the 1st."""
         path, line = write_mutated(tmp_path, old, new)
         assert config_error(path) == f"{path}:{line}: {key_path}: cycles open on the first day of a month"
+
+    @pytest.mark.parametrize(
+        ("old", "new", "key_path", "message"),
+        [
+            (
+                'start_time = "09:00"\nend_time = "17:00"\n\n[[bodies]]\nslug = "sst-air"',
+                'start_time = "09:00:00+05:00"\nend_time = "17:00"\n\n[[bodies]]\nslug = "sst-air"',
+                "bodies[0].start_time",
+                "give a local time such as 09:00, without an offset: the zone is the host's",
+            ),
+            (
+                'executive_session = "2016-08"',
+                'executive_session = "0000-08"',
+                "history[0].executive_session",
+                "year 0000 is outside 1900-2200",
+            ),
+            ("start = 2023-09-01", "start = 9999-09-01", "cycles.start", "year 9999 is outside 1900-2200"),
+        ],
+        ids=["time-with-offset", "year-zero", "year-9999"],
+    )
+    def test_values_that_would_crash_date_arithmetic_are_refused(
+        self, tmp_path: Path, old: str, new: str, key_path: str, message: str
+    ) -> None:
+        """Offsets on local times and years far outside the program's are config errors, not tracebacks."""
+        path, line = write_mutated(tmp_path, old, new)
+        assert config_error(path) == f"{path}:{line}: {key_path}: {message}"

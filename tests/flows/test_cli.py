@@ -300,6 +300,101 @@ class TestBadInput:
         assert code == 2
         assert err == f"roundtable: error: {fragment}\n" or (err.count("\n") == 1 and fragment in err)
 
+    @pytest.mark.parametrize(
+        ("variable", "value", "fragment"),
+        [
+            ("ROUNDTABLE_HOME", "~nosuchuser/x", "ROUNDTABLE_HOME=~nosuchuser/x: not a usable path"),
+            ("ROUNDTABLE_HOME", "/srv/" + "x" * 5000, "ROUNDTABLE_HOME is 5005 characters long (limit 4096)"),
+            ("ROUNDTABLE_HOME", "/srv/\udcff", "ROUNDTABLE_HOME is not valid UTF-8"),
+            (
+                "ROUNDTABLE_CONFIG",
+                "~nosuchuser/p.toml",
+                "ROUNDTABLE_CONFIG=~nosuchuser/p.toml: not a usable path",
+            ),
+            ("ROUNDTABLE_DATABASE_URL", "sqlite://", "an SQLite store needs a file"),
+            ("ROUNDTABLE_DATABASE_URL", "sqlite:///:memory:", "an SQLite store needs a file"),
+            ("ROUNDTABLE_DATABASE_URL", "sqlite+pysqlcipher:////tmp/x.db", "unsupported database"),
+            (
+                "ROUNDTABLE_DATABASE_URL",
+                "postgresql+psycopg://nobody@127.0.0.1:1/x",
+                "ROUNDTABLE_DATABASE_URL: cannot open the store at postgresql+psycopg://nobody@127.0.0.1:1/x",
+            ),
+        ],
+        ids=[
+            "home-unknown-user",
+            "home-too-long",
+            "home-not-utf8",
+            "config-unknown-user",
+            "db-memory",
+            "db-memory-file",
+            "db-other-driver",
+            "db-refused",
+        ],
+    )
+    def test_odd_environment_values_are_one_line_and_write_nothing(
+        self,
+        cli: Cli,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        variable: str,
+        value: str,
+        fragment: str,
+    ) -> None:
+        """Values the OS or the database cannot use are named, exit 2, and leave no files."""
+        monkeypatch.setenv(variable, value)
+        before = sorted(tmp_path.rglob("*"))
+        code, _, err = cli("init")
+        assert code == 2
+        assert err.count("\n") == 1
+        assert fragment in err
+        assert sorted(tmp_path.rglob("*")) == before
+
+    def test_a_file_that_is_not_a_database_is_one_line(
+        self, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """A store URL pointing at some other file says so instead of a traceback."""
+        junk = tmp_path / "notes.db"
+        junk.write_text("these are not the tables you are looking for\n" * 100)
+        monkeypatch.setenv("ROUNDTABLE_DATABASE_URL", f"sqlite:///{junk}")
+        code, _, err = cli("status")
+        assert code == 2
+        assert err == (
+            f"roundtable: error: ROUNDTABLE_DATABASE_URL: cannot open the store at sqlite:///{junk}: "
+            "file is not a database\n"
+        )
+
+    def test_a_data_directory_that_cannot_be_made_is_one_line(
+        self, cli: Cli, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """init under a path whose parent is a file names the directory it could not create."""
+        monkeypatch.setenv("ROUNDTABLE_HOME", "/etc/hostname/roundtable")
+        code, _, err = cli("init")
+        assert (code, err) == (
+            2,
+            "roundtable: error: cannot create the data directory /etc/hostname/roundtable: Not a directory\n",
+        )
+
+    @pytest.mark.parametrize(
+        ("args", "fragment"),
+        [
+            (("status", "--debug"), "No such option: --debug"),
+            (("--debug",), "Missing command"),
+            (
+                ("deliverables", "submit", "c9/deliverable/-/read-ahead", "--by", "jos\udce9"),
+                "argument 5 is not valid UTF-8",
+            ),
+        ],
+        ids=["debug-after-command", "debug-alone", "latin-1-terminal"],
+    )
+    def test_usage_errors_stay_one_line_even_with_debug(
+        self, cli: Cli, args: tuple[str, ...], fragment: str
+    ) -> None:
+        """--debug shows tracebacks for failures, never for a mistyped command line."""
+        code, _, err = cli(*args)
+        assert code == 2
+        assert err.count("\n") == 1
+        assert fragment in err
+
     def test_status_before_init_says_to_run_init_and_creates_nothing(self, cli: Cli, home: Path) -> None:
         """Asking for status on a fresh machine points at `roundtable init` and writes no file."""
         code, _, err = cli("status")

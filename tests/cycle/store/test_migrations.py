@@ -13,13 +13,16 @@ from sqlmodel import SQLModel
 
 import cycle.store.models  # noqa: F401  (registers the tables)
 from cycle.errors import StoreError
-from cycle.store.database import SCHEMA_REVISION, Store, alembic_config
+from cycle.store.database import KNOWN_REVISIONS, SCHEMA_REVISION, Store, alembic_config
 from cycle.store.models import UTCDateTime
 
 
-def test_schema_revision_constant_is_the_newest_migration() -> None:
-    """The revision the code checks for is alembic's head."""
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+def test_known_revisions_are_alembics_history() -> None:
+    """The revisions the code knows are alembic's, oldest first, the newest being the head."""
+    script = ScriptDirectory.from_config(alembic_config())
+    history = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert tuple(history) == KNOWN_REVISIONS
+    assert script.get_current_head() == SCHEMA_REVISION
 
 
 def test_migrations_produce_exactly_the_models_schema(store: Store) -> None:
@@ -47,12 +50,16 @@ def test_an_empty_database_is_reported_not_created(tmp_path: object) -> None:
     assert not path.exists()
 
 
-def test_an_outdated_store_is_asked_to_migrate(store: Store) -> None:
-    """A store at another revision names both revisions and the fix."""
+@pytest.mark.parametrize("revision", ["0002", "bbca16f6f218"], ids=["newer", "someone-elses"])
+def test_an_unknown_schema_is_named_and_never_migrated(store: Store, revision: str) -> None:
+    """A store from a newer Roundtable (or another program) is explained, by status and init alike."""
     with store.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(StoreError, match="at schema 0000, this Roundtable needs 0001: run `roundtable init`"):
+        connection.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    message = f"is at schema {revision}, which this Roundtable does not know"
+    with pytest.raises(StoreError, match=message):
         store.require_ready()
+    with pytest.raises(StoreError, match=message):
+        store.migrate()
 
 
 def test_naive_datetimes_are_refused_at_the_column() -> None:

@@ -215,6 +215,20 @@ class TestDeliverableLifecycle:
         self._act(store, Action.submit)
         assert self._act(store, Action.return_, note="missing annex B") is DeliverableState.pending
 
+    def test_return_clears_the_submission_and_keeps_it_in_the_log(
+        self, store: Store, program: Program
+    ) -> None:
+        """After a return nobody is shown as having submitted; the change log still says who did."""
+        _plan(store, program)
+        self._act(store, Action.submit, note="first draft")
+        self._act(store, Action.return_, note="missing annex B")
+        self._act(store, Action.submit)
+        with store.session() as session:
+            [view] = [v for v in list_deliverables(session, cycle=9) if v.item.key.to_string() == self.KEY]
+            log = [c.action for c in change_log(session, item_key=self.KEY)]
+        assert (view.record.submitted_by, view.record.note) == ("lt. smith", None)
+        assert log == ["planned", "deliverable-submit", "deliverable-return", "deliverable-submit"]
+
     @pytest.mark.parametrize(
         ("steps", "action", "message"),
         [
