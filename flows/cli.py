@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -49,6 +50,10 @@ app = typer.Typer(
 )
 deliverables_app = typer.Typer(help="List deliverables and record their progress.", no_args_is_help=True)
 app.add_typer(deliverables_app, name="deliverables")
+feeds_app = typer.Typer(
+    help="Build and serve the iCalendar feeds coordinators subscribe to.", no_args_is_help=True
+)
+app.add_typer(feeds_app, name="feeds")
 
 
 def _lang(option: LangOption) -> Lang:
@@ -548,6 +553,58 @@ def deliverables_waive(
 ) -> None:
     """Waive a deliverable, with a reason."""
     _record(key=key, action_name="waive", by=by, note=reason, json_output=json_output)
+
+
+# --- feeds ---------------------------------------------------------------------------------
+
+
+@feeds_app.command("build")
+def feeds_build(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the feeds and index.html into.")],
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Write every feed in both languages and an index page (for a static host or a CDN).
+
+    Files are replaced atomically and only when their content changed.
+    """
+    ctx = _context(reads_only=True)
+    from calendars.catalogue import shipped_catalogue
+    from calendars.export import ExportReport, export_feeds, feed_files
+    from cycle.store.repository import tracked_items
+
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} exists and is not a directory", param_hint="--out")
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        tracked = tracked_items(session, cycle=None)
+    total = len(feed_files(ctx.program))
+
+    def export(progress: Callable[[str], None] | None = None) -> ExportReport:
+        return export_feeds(
+            program=ctx.program,
+            catalogue=shipped_catalogue(),
+            tracked=tracked,
+            out=out,
+            as_of=_today(as_of),
+            progress=progress,
+        )
+
+    try:
+        if sys.stdout.isatty() and not json_output:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                task = bar.add_task("Building feeds", total=total)
+                report = export(lambda _path: bar.advance(task))
+        else:
+            report = export()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write to {out}: {exc.strerror}", param_hint="--out") from None
+    if json_output:
+        _print_json({"out": str(out), "written": report.written, "unchanged": len(report.unchanged)})
+        return
+    typer.echo(f"{out}: {len(report.written)} files written, {len(report.unchanged)} unchanged")
 
 
 # --- entry point ---------------------------------------------------------------------------

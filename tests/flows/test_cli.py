@@ -228,6 +228,28 @@ class TestDeliverables:
         )
 
 
+class TestFeeds:
+    def test_feeds_build_writes_every_feed_once_then_nothing(self, planned: Cli, tmp_path: Path) -> None:
+        """A first build writes 40 feeds and the index; a second, with no change, writes none."""
+        out = tmp_path / "public"
+        first = planned.json("feeds", "build", "--out", str(out))
+        second = planned.json("feeds", "build", "--out", str(out))
+        assert len(first["written"]) == 41
+        assert (second["written"], second["unchanged"]) == ([], 41)
+        assert (out / "en" / "group-sst-army.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+
+    def test_feeds_build_into_a_file_is_one_line(self, planned: Cli, tmp_path: Path) -> None:
+        """--out naming a file is refused before anything is written."""
+        target = tmp_path / "feeds"
+        target.write_text("not a directory")
+        code, _, err = planned("feeds", "build", "--out", str(target))
+        assert code == 2
+        assert err == (
+            f"roundtable feeds build: error: Invalid value for --out: {target} exists and is not a directory "
+            "(see --help)\n"
+        )
+
+
 class TestHistory:
     def test_history_lists_every_roundtable_to_date(self, cli: Cli) -> None:
         """As of 2026-11-24: nine roundtables, 1-7 on 12-month cycles, 8-9 on 24-month cycles."""
