@@ -9,16 +9,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cycle.config import shipped_file
 from cycle.errors import ConfigError
 from cycle.program import LANGS, Lang
 
 
 def shipped_messages_path() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_shipped" / "messages.toml", here.parent / "config" / "messages.toml"):
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"{here.parent / 'config' / 'messages.toml'}: shipped message catalogue is missing")
+    return shipped_file("messages.toml", Path(__file__).resolve().parent)
 
 
 @dataclass(frozen=True)

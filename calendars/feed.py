@@ -265,26 +265,27 @@ class _Writer:
         assert item.start is not None
         assert item.end is not None
         assert item.timezone is not None
-        event = Event()
-        self._common(event, entry)
-        event.add("dtstart", _zoned(item.start, item.timezone))
-        event.add("dtend", _zoned(item.end, item.timezone))
+        event = self._event(
+            entry, _zoned(item.start, item.timezone), _zoned(item.end, item.timezone), "OPAQUE"
+        )
         if item.location is not None and item.host is not None:
             event.add("location", f"{self.owner(item.host)}, {item.location.get(self.lang)}")
+        return event
+
+    def _event(self, entry: TrackedItem, start: dt.date, end: dt.date, transparency: str) -> Event:
+        event = Event()
+        self._common(event, entry)
+        event.add("dtstart", start)
+        event.add("dtend", end)
         event.add("status", "CANCELLED" if entry.status == CANCELLED else "CONFIRMED")
-        event.add("transp", "OPAQUE")
+        event.add("transp", transparency)
         return event
 
     def deadline_event(self, entry: TrackedItem) -> Event:
         """An all-day event on the due date, with a reminder for deliverables."""
         item = entry.item
         assert item.due is not None
-        event = Event()
-        self._common(event, entry)
-        event.add("dtstart", item.due)
-        event.add("dtend", item.due + dt.timedelta(days=1))
-        event.add("status", "CANCELLED" if entry.status == CANCELLED else "CONFIRMED")
-        event.add("transp", "TRANSPARENT")
+        event = self._event(entry, item.due, item.due + dt.timedelta(days=1), "TRANSPARENT")
         if item.kind is ItemKind.deliverable and entry.status == "pending" and self.options.alarm_days > 0:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")

@@ -28,13 +28,18 @@ MAX_CONFIG_BYTES = 1_000_000
 """A program file is a few dozen kilobytes; anything far larger is a mistake."""
 
 
-def shipped_config_path() -> Path:
-    """The program file that ships with Roundtable (config/roundtable.toml)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_shipped" / "roundtable.toml", here.parent / "config" / "roundtable.toml"):
+def shipped_file(name: str, package: Path) -> Path:
+    """A file of config/ as shipped: inside the wheel under `package/_shipped/`, or in the
+    source tree's config/ for an editable install."""
+    for candidate in (package / "_shipped" / name, package.parent / "config" / name):
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"{here.parent / 'config' / 'roundtable.toml'}: shipped program file is missing")
+    raise ConfigError(f"{package.parent / 'config' / name}: shipped file is missing")
+
+
+def shipped_config_path() -> Path:
+    """The program file that ships with Roundtable (config/roundtable.toml)."""
+    return shipped_file("roundtable.toml", Path(__file__).resolve().parent)
 
 
 @dataclass(frozen=True)
