@@ -54,6 +54,13 @@ feeds_app = typer.Typer(
     help="Build and serve the iCalendar feeds coordinators subscribe to.", no_args_is_help=True
 )
 app.add_typer(feeds_app, name="feeds")
+subscribers_app = typer.Typer(
+    help="Private feed URLs: add, list and revoke subscribers.", no_args_is_help=True
+)
+app.add_typer(subscribers_app, name="subscribers")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+"""Where `feeds serve` listens by default; pass the public address with --base-url."""
 
 
 def _lang(option: LangOption) -> Lang:
@@ -605,6 +612,120 @@ def feeds_build(
         _print_json({"out": str(out), "written": report.written, "unchanged": len(report.unchanged)})
         return
     typer.echo(f"{out}: {len(report.written)} files written, {len(report.unchanged)} unchanged")
+
+
+# --- subscribers -------------------------------------------------------------------------
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    name: Annotated[str, typer.Argument(help="Who subscribes (unique), e.g. 'SEDENA liaison office'.")],
+    audience: Annotated[
+        list[str],
+        typer.Option("--audience", help="all, executive, org-SLUG, group-SLUG or deliverables (repeat)."),
+    ],
+    lang: LangOpt = LangOption.en,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="The feed server's public address, as subscribers reach it.")
+    ] = DEFAULT_BASE_URL,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create a subscriber and print its private subscription URL (shown only this once)."""
+    ctx = _context(reads_only=True)
+    from calendars.audience import Audience
+    from calendars.tokens import new_token, token_hash
+    from cycle.errors import NotFoundError
+    from cycle.store.repository import add_subscriber
+
+    if not name.strip() or len(name) > 200 or any(ch in name for ch in "\r\n\x00"):
+        raise typer.BadParameter("give a name of 1-200 characters on one line", param_hint="NAME")
+    if not base_url.startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{base_url!r} is not an http(s) address", param_hint="--base-url")
+    audiences = []
+    for text in dict.fromkeys(audience):
+        try:
+            audiences.append(Audience.parse(text, ctx.program).to_string())
+        except NotFoundError as exc:
+            raise typer.BadParameter(f"{exc}", param_hint="--audience") from None
+    token = new_token()
+    ctx.store.require_ready()
+    ctx.store.transaction(
+        lambda s: add_subscriber(
+            s,
+            name=name.strip(),
+            token_hash=token_hash(token),
+            audiences=audiences,
+            lang=_lang(lang),
+            now=_now(),
+            actor=f"cli:{_actor(None)}",
+        )
+    )
+    base = base_url.rstrip("/")
+    page = f"{base}/subscribe/{token}"
+    feeds = {a: f"{base}/feeds/{token}/{a}.ics?lang={_lang(lang)}" for a in audiences}
+    if json_output:
+        _print_json({"name": name.strip(), "subscribe": page, "feeds": feeds})
+        return
+    typer.echo(f"Subscriber {name.strip()!r} added. Send them this page (it is shown only now):")
+    typer.echo(f"  {page}")
+    for url in feeds.values():
+        typer.echo(f"  {url}")
+
+
+@subscribers_app.command("list")
+def subscribers_list(json_output: JsonOpt = False) -> None:
+    """Every subscriber with its audiences, language, state and last access (never tokens)."""
+    ctx = _context(reads_only=True)
+    from cycle.store.repository import list_subscribers
+
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        records = list_subscribers(session)
+    rows = [
+        {
+            "name": r.name,
+            "audiences": json.loads(r.audiences),
+            "lang": r.lang,
+            "created_at": r.created_at.isoformat(),
+            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+            "last_access_at": r.last_access_at.isoformat() if r.last_access_at else None,
+        }
+        for r in records
+    ]
+    if json_output:
+        _print_json({"subscribers": rows})
+        return
+    table_rows = [
+        (
+            r["name"],
+            ", ".join(r["audiences"]),
+            r["lang"],
+            "revoked" if r["revoked_at"] else "active",
+            r["last_access_at"] or "never",
+        )
+        for r in rows
+    ]
+    _console().print(_table("Subscribers", ("name", "audiences", "lang", "state", "last access"), table_rows))
+
+
+@subscribers_app.command("revoke")
+def subscribers_revoke(
+    name: Annotated[str, typer.Argument(help="The subscriber to cut off.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Revoke a subscriber's URL; the feed server refuses it from the next request on."""
+    ctx = _context(reads_only=True)
+    from cycle.store.repository import revoke_subscriber
+
+    ctx.store.require_ready()
+    record = ctx.store.transaction(
+        lambda s: revoke_subscriber(s, name=name, now=_now(), actor=f"cli:{_actor(None)}")
+    )
+    if json_output:
+        revoked = record.revoked_at.isoformat() if record.revoked_at else None
+        _print_json({"name": record.name, "revoked_at": revoked})
+        return
+    typer.echo(f"Subscriber {record.name!r} revoked.")
 
 
 # --- entry point ---------------------------------------------------------------------------

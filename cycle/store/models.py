@@ -155,6 +155,23 @@ class ChangeRecord(SQLModel, table=True):
     detail: str = Field(default="{}", sa_type=Text)
 
 
+class SubscriberRecord(SQLModel, table=True):
+    """Someone who subscribes to feeds through a private URL. Only the token's SHA-256 is
+    kept: a copy of the database does not give anyone a working URL."""
+
+    __tablename__ = "subscriber"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    audiences: str = Field(sa_type=Text)
+    """JSON list of audience names, e.g. ["org-sedena", "deliverables"]."""
+    lang: str = Field(max_length=2)
+    created_at: dt.datetime = _utc(nullable=False)
+    revoked_at: dt.datetime | None = _utc(nullable=True)
+    last_access_at: dt.datetime | None = _utc(nullable=True)
+
+
 __all__ = [
     "BodyRecord",
     "ChangeRecord",
@@ -162,4 +179,5 @@ __all__ = [
     "DeliverableRecord",
     "GateRecord",
     "ItemRecord",
+    "SubscriberRecord",
 ]

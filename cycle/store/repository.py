@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from cycle.deliverable import Action, DeliverableState, transition
 from cycle.errors import InputError, NotFoundError
@@ -24,6 +24,7 @@ from cycle.store.models import (
     DeliverableRecord,
     GateRecord,
     ItemRecord,
+    SubscriberRecord,
 )
 
 PLANNED = "planned"
@@ -374,3 +375,55 @@ def change_log(
     if cycle is not None:
         query = query.where(ChangeRecord.cycle == cycle)
     return list(session.exec(query.order_by(col(ChangeRecord.id))))
+
+
+# --- subscribers -------------------------------------------------------------------------
+
+
+def add_subscriber(
+    session: Session,
+    *,
+    name: str,
+    token_hash: str,
+    audiences: Sequence[str],
+    lang: str,
+    now: dt.datetime,
+    actor: str,
+) -> SubscriberRecord:
+    """Record a subscriber; the caller gives the token's hash, never the token."""
+    if session.exec(select(SubscriberRecord).where(SubscriberRecord.name == name)).first() is not None:
+        raise InputError(f"a subscriber named {name!r} exists already: pick another name")
+    record = SubscriberRecord(
+        name=name, token_hash=token_hash, audiences=json.dumps(list(audiences)), lang=lang, created_at=now
+    )
+    session.add(record)
+    log_change(
+        session, at=now, actor=actor, action="subscriber-added", detail={"name": name, "audiences": audiences}
+    )
+    session.flush()
+    return record
+
+
+def list_subscribers(session: Session) -> list[SubscriberRecord]:
+    return list(session.exec(select(SubscriberRecord).order_by(col(SubscriberRecord.name))))
+
+
+def revoke_subscriber(session: Session, *, name: str, now: dt.datetime, actor: str) -> SubscriberRecord:
+    record = session.exec(select(SubscriberRecord).where(SubscriberRecord.name == name)).first()
+    if record is None:
+        raise NotFoundError(f"no subscriber named {name!r} (see `roundtable subscribers list`)")
+    if record.revoked_at is None:
+        record.revoked_at = now
+        log_change(session, at=now, actor=actor, action="subscriber-revoked", detail={"name": name})
+        session.flush()
+    return record
+
+
+def subscriber_by_hash(session: Session, *, token_hash: str) -> SubscriberRecord | None:
+    return session.exec(select(SubscriberRecord).where(SubscriberRecord.token_hash == token_hash)).first()
+
+
+def store_generation(session: Session) -> int:
+    """A number that grows with every change to the plan, deliverables, gates or
+    subscribers (the change log's newest id): caches compare it to know they are stale."""
+    return int(session.exec(select(func.max(ChangeRecord.id))).one() or 0)

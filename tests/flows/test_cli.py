@@ -65,8 +65,8 @@ class TestInit:
         """A second init finds the store at the current schema and changes nothing."""
         first = cli.json("init")
         second = cli.json("init")
-        assert (first["schema_before"], first["schema"]) == (None, "0001")
-        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0001", "0001", 0)
+        assert (first["schema_before"], first["schema"]) == (None, "0002")
+        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0002", "0002", 0)
         assert first["bodies_changed"] == 15
         assert (home / "roundtable.db").is_file()
 
@@ -248,6 +248,76 @@ class TestFeeds:
             f"roundtable feeds build: error: Invalid value for --out: {target} exists and is not a directory "
             "(see --help)\n"
         )
+
+
+class TestSubscribers:
+    def test_add_prints_the_url_once_and_stores_only_a_hash(self, planned: Cli, home: Path) -> None:
+        """The token appears in the printed URLs and nowhere in the store; list never shows it."""
+        added = planned.json(
+            "subscribers",
+            "add",
+            "SEDENA liaison",
+            "--audience",
+            "org-sedena",
+            "--audience",
+            "deliverables",
+            "--lang",
+            "es",
+            "--base-url",
+            "https://feeds.example/",
+        )
+        token = added["subscribe"].removeprefix("https://feeds.example/subscribe/")
+        assert len(token) == 32
+        assert added["feeds"] == {
+            "org-sedena": f"https://feeds.example/feeds/{token}/org-sedena.ics?lang=es",
+            "deliverables": f"https://feeds.example/feeds/{token}/deliverables.ics?lang=es",
+        }
+        store_bytes = b"".join(p.read_bytes() for p in home.iterdir())
+        assert token.encode() not in store_bytes
+        listed = planned.json("subscribers", "list")["subscribers"]
+        assert [(s["name"], s["audiences"], s["lang"], s["revoked_at"]) for s in listed] == [
+            ("SEDENA liaison", ["org-sedena", "deliverables"], "es", None)
+        ]
+        assert token not in json.dumps(listed)
+
+    def test_revoke_marks_the_subscriber_and_keeps_the_name_taken(self, planned: Cli) -> None:
+        """A revoked subscriber is listed as revoked; its name cannot be reused by mistake."""
+        planned.json("subscribers", "add", "AM&E cell", "--audience", "group-ame")
+        assert planned.json("subscribers", "revoke", "AM&E cell")["revoked_at"]
+        [listed] = planned.json("subscribers", "list")["subscribers"]
+        assert listed["revoked_at"] is not None
+        code, _, err = planned("subscribers", "add", "AM&E cell", "--audience", "all")
+        assert (code, err) == (
+            2,
+            "roundtable: error: a subscriber named 'AM&E cell' exists already: pick another name\n",
+        )
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (
+                ("subscribers", "add", "x", "--audience", "org-nope"),
+                "Invalid value for --audience: no institution 'nope'",
+            ),
+            (("subscribers", "add", "x", "--audience", "group-wg-cyber"), "no active body 'wg-cyber'"),
+            (("subscribers", "add", "x", "--audience", "../etc"), "no audience '../etc'"),
+            (
+                ("subscribers", "add", "x", "--audience", "all", "--base-url", "ftp://x"),
+                "is not an http(s) address",
+            ),
+            (("subscribers", "revoke", "nobody"), "no subscriber named 'nobody'"),
+        ],
+        ids=["unknown-org", "proposed-body", "path", "base-url", "revoke-unknown"],
+    )
+    def test_bad_subscriber_input_is_one_line(
+        self, planned: Cli, args: tuple[str, ...], message: str
+    ) -> None:
+        """Unknown audiences, proposed bodies, odd URLs, unknown names: exit 2, one line, nothing stored."""
+        code, _, err = planned(*args)
+        assert code == 2
+        assert err.count("\n") == 1
+        assert message in err
+        assert planned.json("subscribers", "list")["subscribers"] == []
 
 
 class TestHistory:

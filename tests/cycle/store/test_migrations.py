@@ -50,7 +50,7 @@ def test_an_empty_database_is_reported_not_created(tmp_path: object) -> None:
     assert not path.exists()
 
 
-@pytest.mark.parametrize("revision", ["0002", "bbca16f6f218"], ids=["newer", "someone-elses"])
+@pytest.mark.parametrize("revision", ["0099", "bbca16f6f218"], ids=["newer", "someone-elses"])
 def test_an_unknown_schema_is_named_and_never_migrated(store: Store, revision: str) -> None:
     """A store from a newer Roundtable (or another program) is explained, by status and init alike."""
     with store.engine.begin() as connection:
@@ -67,3 +67,31 @@ def test_naive_datetimes_are_refused_at_the_column() -> None:
     column = UTCDateTime()
     with pytest.raises(ValueError, match="naive datetime"):
         column.process_bind_param(dt.datetime(2026, 1, 1, 9, 0), None)  # type: ignore[arg-type]  # noqa: DTZ001
+
+
+def test_a_store_at_the_first_schema_is_asked_to_migrate_and_keeps_its_data(database_url: str) -> None:
+    """A store made at schema 0001 with a plan in it: status asks for init; init migrates it
+    and the plan is still there."""
+    from alembic import command
+
+    store = Store.from_url(database_url)
+    with store.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+    with store.engine.begin() as connection:  # what Roundtable 0001 stored, written plainly
+        connection.execute(
+            text('INSERT INTO cycle (number, start, "end", months, planned_at) VALUES (9, :s, :e, 24, :t)'),
+            {
+                "s": dt.date(2025, 9, 1),
+                "e": dt.date(2027, 8, 31),
+                "t": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            },
+        )
+    with pytest.raises(
+        StoreError, match="is at schema 0001, this Roundtable needs 0002: run `roundtable init`"
+    ):
+        store.require_ready()
+    store.migrate()
+    store.require_ready()
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT number, months FROM cycle")).all() == [(9, 24)]
+    store.dispose()
