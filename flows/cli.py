@@ -614,6 +614,41 @@ def feeds_build(
     typer.echo(f"{out}: {len(report.written)} files written, {len(report.unchanged)} unchanged")
 
 
+@feeds_app.command("serve")
+def feeds_serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Public address for links on subscription pages.")
+    ] = None,
+) -> None:
+    """Serve subscribers' private feeds and subscription pages (ASGI on uvicorn)."""
+    ctx = _context(reads_only=True)
+    import logging
+
+    import uvicorn
+
+    from calendars.catalogue import shipped_catalogue
+    from calendars.feed import FeedOptions
+    from calendars.server import FeedCache, create_app
+
+    ctx.store.require_ready()
+    cache = FeedCache(
+        program=ctx.program,
+        catalogue=shipped_catalogue(),
+        store=ctx.store,
+        options=FeedOptions(),
+        today=lambda: _today(None),
+        now=_now,
+    )
+    cache.refresh()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    typer.echo(f"Serving feeds from {ctx.store.description} on http://{host}:{port} (Ctrl-C stops)")
+    uvicorn.run(
+        create_app(cache, base_url=base_url), host=host, port=port, access_log=False, log_level="warning"
+    )
+
+
 # --- subscribers -------------------------------------------------------------------------
 
 

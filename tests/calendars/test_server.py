@@ -1,0 +1,234 @@
+"""The feed server over HTTP (Starlette's test client against the real ASGI app and a real
+SQLite store): validators and 304s, HEAD, gzip, one 404 for every refused token, changes
+visible on the next request, the subscription page in both languages."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gzip
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from calendars.catalogue import shipped_catalogue
+from calendars.feed import FeedOptions
+from calendars.server import FeedCache, create_app, redact
+from calendars.tokens import new_token, token_hash
+from cycle.deliverable import Action
+from cycle.program import Program
+from cycle.schedule import plan_cycle
+from cycle.store.database import Store
+from cycle.store.repository import add_subscriber, apply_plan, record_deliverable_action, revoke_subscriber
+
+NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
+
+
+class Client:
+    """A real HTTP client (httpx) speaking to the ASGI app in-process."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                return await client.request(method, url, **kwargs)
+
+        return asyncio.run(send())
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("HEAD", url, **kwargs)
+
+
+class Setup:
+    def __init__(self, store: Store, program: Program) -> None:
+        self.store = store
+        self.program = program
+        self.token = self.subscribe("SEDENA liaison", ["org-sedena", "deliverables"], "es")
+        self.cache = FeedCache(
+            program=program,
+            catalogue=shipped_catalogue(),
+            store=store,
+            options=FeedOptions(),
+            today=lambda: dt.date(2026, 11, 24),
+            now=lambda: NOW,
+        )
+        self.client = Client(create_app(self.cache))
+
+    def subscribe(self, name: str, audiences: list[str], lang: str) -> str:
+        token = new_token()
+        self.store.transaction(
+            lambda s: add_subscriber(
+                s,
+                name=name,
+                token_hash=token_hash(token),
+                audiences=audiences,
+                lang=lang,
+                now=NOW,
+                actor="test",
+            )
+        )
+        return token
+
+    def url(self, audience: str = "org-sedena", token: str | None = None, query: str = "") -> str:
+        return f"/feeds/{token or self.token}/{audience}.ics{query}"
+
+
+@pytest.fixture
+def setup(tmp_path: Path, program: Program) -> Iterator[Setup]:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'roundtable.db'}")
+    store.migrate()
+    store.transaction(lambda s: apply_plan(s, plan=plan_cycle(program, 9), now=NOW, actor="test"))
+    yield Setup(store, program)
+    store.dispose()
+
+
+class TestFeedRequests:
+    def test_a_feed_is_served_with_its_validators(self, setup: Setup) -> None:
+        """200, text/calendar in UTF-8, a strong ETag, Last-Modified, private caching, nosniff."""
+        response = setup.client.get(setup.url(), headers={"Accept-Encoding": "identity"})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+        assert response.headers["etag"].startswith('"')
+        assert response.headers["last-modified"] == "Tue, 24 Nov 2026 15:00:00 GMT"
+        assert response.headers["cache-control"] == "private, max-age=3600"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.content.startswith(b"BEGIN:VCALENDAR\r\n")
+        assert b"X-WR-CALNAME:MRCMB: SEDENA" in response.content  # the subscriber's language
+
+    @pytest.mark.parametrize("validator", ["If-None-Match", "If-Modified-Since"])
+    def test_a_conditional_request_gets_304_without_a_body(self, setup: Setup, validator: str) -> None:
+        """A client that has the current feed gets 304 on either validator."""
+        first = setup.client.get(setup.url(), headers={"Accept-Encoding": "identity"})
+        header = "etag" if validator == "If-None-Match" else "last-modified"
+        again = setup.client.get(
+            setup.url(), headers={validator: first.headers[header], "Accept-Encoding": "identity"}
+        )
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again.headers["etag"] == first.headers["etag"]
+
+    def test_head_gives_the_headers_of_get_and_no_body(self, setup: Setup) -> None:
+        """HEAD answers the length and validators GET would, with an empty body."""
+        get = setup.client.get(setup.url(), headers={"Accept-Encoding": "identity"})
+        head = setup.client.head(setup.url(), headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(get.content))
+        assert head.headers["etag"] == get.headers["etag"]
+
+    def test_gzip_when_asked_with_its_own_etag(self, setup: Setup) -> None:
+        """Accept-Encoding: gzip gets the same feed compressed, and an ETag of its own."""
+        plain = setup.client.get(setup.url(), headers={"Accept-Encoding": "identity"})
+        raw = setup.client.get(setup.url(), headers={"Accept-Encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+        assert raw.headers["etag"] != plain.headers["etag"]
+        assert raw.headers["vary"] == "Accept-Encoding"
+        assert raw.content == plain.content  # the client decodes it
+        assert len(gzip.compress(plain.content)) < len(plain.content)
+
+    def test_the_language_and_task_form_follow_the_query(self, setup: Setup) -> None:
+        """?lang=en overrides the subscriber's Spanish; ?form=tasks gives VTODOs."""
+        english = setup.client.get(setup.url(query="?lang=en"))
+        tasks = setup.client.get(setup.url("deliverables", query="?form=tasks"))
+        assert b"X-WR-CALNAME:BMCR: SEDENA" in english.content
+        assert b"BEGIN:VTODO" in tasks.content
+        assert b"BEGIN:VEVENT" not in tasks.content
+        assert setup.client.get(setup.url(query="?lang=fr")).status_code == 400
+
+    def test_a_change_shows_on_the_next_request(self, setup: Setup) -> None:
+        """Recording a deliverable changes the feed's bytes and ETag at once; nothing else does."""
+        first = setup.client.get(setup.url("deliverables"))
+        assert setup.client.get(setup.url("deliverables")).headers["etag"] == first.headers["etag"]
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+        after = setup.client.get(setup.url("deliverables"))
+        assert after.headers["etag"] != first.headers["etag"]
+        assert b"Estado: entregado" in after.content.replace(b"\r\n ", b"")
+
+
+class TestRefusals:
+    def test_unknown_revoked_and_foreign_requests_get_the_same_404(self, setup: Setup) -> None:
+        """No hint: an unknown token, a revoked one and an audience the token lacks look alike."""
+        revoked = setup.subscribe("old office", ["all"], "en")
+        setup.store.transaction(lambda s: revoke_subscriber(s, name="old office", now=NOW, actor="test"))
+        answers = [
+            setup.client.get(setup.url(token=new_token())),
+            setup.client.get(setup.url("all", token=revoked)),
+            setup.client.get(setup.url("all")),  # the liaison holds org-sedena and deliverables only
+            setup.client.get(setup.url("org-semar")),
+            setup.client.get("/feeds/..%2F..%2Fetc/passwd.ics"),
+            setup.client.get("/subscribe/" + new_token()),
+            setup.client.get("/subscribe/" + revoked),
+        ]
+        assert {(a.status_code, a.text) for a in answers} == {(404, "Not Found\n")}
+
+    def test_revoking_takes_effect_on_the_next_request(self, setup: Setup) -> None:
+        """A token that worked a moment ago is refused right after `subscribers revoke`."""
+        assert setup.client.get(setup.url()).status_code == 200
+        setup.store.transaction(lambda s: revoke_subscriber(s, name="SEDENA liaison", now=NOW, actor="test"))
+        assert setup.client.get(setup.url()).status_code == 404
+
+    def test_tokens_never_reach_the_log(self, setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
+        """The access log shows `***` where the token was."""
+        with caplog.at_level(logging.INFO, logger="roundtable.feeds"):
+            setup.client.get(setup.url())
+            setup.client.get(f"/subscribe/{setup.token}")
+        assert setup.token not in caplog.text
+        assert "GET /feeds/***/org-sedena.ics 200" in caplog.text
+        assert redact("/subscribe/abc") == "/subscribe/***"
+
+
+class TestSubscriptionPage:
+    def test_the_page_lists_the_feeds_in_both_languages_with_webcal_and_https_links(
+        self, setup: Setup
+    ) -> None:
+        """Spanish first for a Spanish subscriber, English after; links for every feed; strict CSP."""
+        response = setup.client.get(f"/subscribe/{setup.token}")
+        assert response.status_code == 200
+        page = response.text
+        assert page.index('<section lang="es">') < page.index('<section lang="en">')
+        assert f'href="webcal://testserver/feeds/{setup.token}/org-sedena.ics?lang=es"' in page
+        assert f'href="http://testserver/feeds/{setup.token}/deliverables.ics?lang=en"' in page
+        assert "Sus suscripciones de calendario" in page
+        assert "Your calendar subscriptions" in page
+        assert "Thunderbird" in page
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+
+    def test_names_on_the_page_are_escaped(self, setup: Setup) -> None:
+        """A subscriber named like markup is shown as text."""
+        token = setup.subscribe("<script>alert(1)</script>", ["all"], "en")
+        page = setup.client.get(f"/subscribe/{token}").text
+        assert "<script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+    def test_last_access_is_recorded_without_a_write_per_request(self, setup: Setup) -> None:
+        """The first request records the access; polling within ten minutes writes nothing more."""
+        from cycle.store.repository import list_subscribers
+
+        setup.client.get(setup.url())
+        with setup.store.session() as session:
+            [record] = list_subscribers(session)
+            assert record.last_access_at == NOW
+            marker = NOW - dt.timedelta(days=1)
+            record.last_access_at = marker  # if the next poll wrote, this would be overwritten
+            session.commit()
+        setup.client.get(setup.url())
+        with setup.store.session() as session:
+            [record] = list_subscribers(session)
+        assert record.last_access_at == marker
+        assert setup.client.get("/healthz").json()["status"] == "ok"
