@@ -331,7 +331,8 @@ def subscription_page(cache: FeedCache, subscriber: Subscriber, token: str, base
     """A bilingual page: the subscriber's feeds with webcal:// and https:// links, and how
     to add them in each client. Every inserted value is escaped."""
     program = cache.program
-    webcal = "webcal://" + base.split("://", 1)[-1]
+    scheme, _, address = base.partition("://")
+    webcal = "webcal://" + address
     sections = []
     for lang in (subscriber.lang, *(other for other in LANGS if other != subscriber.lang)):
         title, subscribe, how, private = _PAGE_TEXT[lang]
@@ -347,7 +348,7 @@ def subscription_page(cache: FeedCache, subscriber: Subscriber, token: str, base
             webcal_link = html.escape(webcal + path, quote=True)
             rows.append(
                 f'<li><strong>{label}</strong><br><a href="{webcal_link}">{subscribe} (webcal)</a> · '
-                f'<a href="{https_link}">https</a><br><code>{https_link}</code></li>'
+                f'<a href="{https_link}">{scheme}</a><br><code>{https_link}</code></li>'
             )
         steps = "".join(f"<li><strong>{c}</strong>: {html.escape(s)}</li>" for c, s in CLIENTS[lang])
         sections.append(

@@ -1,9 +1,13 @@
-"""Subscriber tokens: random, shown once, stored only as a hash, compared in constant time."""
+"""Subscriber tokens: random, shown once, stored only as a hash.
+
+The server finds a subscriber by the SHA-256 of the presented token, never by the token:
+whatever a lookup's timing reveals is about a hash the attacker computed themselves, so
+it cannot be used to guess a token byte by byte (the point of a constant-time compare).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 
@@ -25,8 +29,3 @@ def token_hash(token: str) -> str:
 def plausible(token: str) -> bool:
     """Whether a path segment could be a token at all (anything else is a 404 at once)."""
     return _TOKEN.match(token) is not None
-
-
-def same_hash(stored: str, offered_token: str) -> bool:
-    """Constant-time comparison of a stored hash with a presented token's hash."""
-    return hmac.compare_digest(stored.encode("ascii"), token_hash(offered_token).encode("ascii"))
