@@ -77,14 +77,9 @@ def plan_or_explain(program: Program, source: ProgramSource, number: int) -> Cyc
 
 def check_template_fits(program: Program, source: ProgramSource) -> None:
     """Plan every history cycle and the first two template cycles; all must fit."""
-    calendar = business_calendar(program)
     numbers = [entry.cycle for entry in program.history]
-    numbers += [program.cycles.first, program.cycles.first + 1]
-    for number in numbers:
-        try:
-            plan_cycle(program, number, calendar)
-        except TemplateRangeError as exc:
-            raise source.error(exc.key_path, f"cycle {number}: {exc.message}") from None
+    for number in [*numbers, program.cycles.first, program.cycles.first + 1]:
+        plan_or_explain(program, source, number)
 
 
 def nth_weekday(month_start: dt.date, week: int, weekday: Weekday) -> dt.date:

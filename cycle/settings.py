@@ -33,14 +33,6 @@ class Settings:
     database_origin: str = HOME
     """The variable a person changes to fix the store's location."""
 
-    @property
-    def sqlite_path(self) -> Path | None:
-        """The SQLite file behind the store, if the store is the embedded default."""
-        prefix = "sqlite:///"
-        if self.database_url.startswith(prefix) and self.database_url != prefix:
-            return Path(self.database_url.removeprefix(prefix))
-        return None
-
 
 def _value(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name)

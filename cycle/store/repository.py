@@ -28,7 +28,6 @@ from cycle.store.models import (
 )
 
 PLANNED = "planned"
-GATE_PENDING = "pending"
 
 # The columns that carry an item's content: a change in any of them is a new revision.
 CONTENT_COLUMNS = (
@@ -291,8 +290,8 @@ def list_deliverables(
     body: str | None = None,
     owner: str | None = None,
     states: Sequence[DeliverableState] = (),
-    include_cancelled: bool = False,
 ) -> list[DeliverableView]:
+    """A cycle's live deliverables (cancelled ones take no more records), by due date."""
     query = select(ItemRecord, DeliverableRecord).join(
         DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id)
     )
@@ -304,8 +303,7 @@ def list_deliverables(
         query = query.where(ItemRecord.owner == owner)
     if states:
         query = query.where(col(DeliverableRecord.state).in_([s.value for s in states]))
-    if not include_cancelled:
-        query = query.where(ItemRecord.status != CANCELLED)
+    query = query.where(ItemRecord.status != CANCELLED)
     query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
     return [
         DeliverableView(item=to_planned_item(row), item_status=row.status, record=record)
