@@ -299,6 +299,7 @@ def _check_template(
             _check_offset(source, ("template", "phases", index, key), offset, per="cycle")
 
     _check_unique(source, ("template", "items"), [item.slug for item in template.items])
+    _check_requirements(program, source)
     allowed = {"cycle": set(), "body": {"body"}, "meeting": {"body", "meeting"}}
     for index, item in enumerate(template.items):
         _check_placeholders(source, ("template", "items", index, "title"), item.title, allowed[item.per])
@@ -319,6 +320,44 @@ def _check_template(
                 ("template", "items", index, "owner"),
                 f"unknown owner {item.owner!r} (an institution, body or role slug, 'body' or 'host')",
             )
+
+
+GATE_PHASES = (Phase.executive_session, Phase.observation_visit)
+"""The phases whose flows ask the tri-chairs for a decision: one gate each at most."""
+
+
+def _check_requirements(program: Program, source: ProgramSource) -> None:
+    template = program.template
+    order = list(Phase)
+    items = {item.slug: item for item in template.items}
+    for index, item in enumerate(template.items):
+        if item.kind != "gate":
+            continue
+        if item.phase not in GATE_PHASES:
+            raise source.error(
+                ("template", "items", index, "phase"),
+                f"a gate belongs to {' or '.join(p.value for p in GATE_PHASES)}, not {item.phase.value!r}",
+            )
+        if item.per != "cycle":
+            raise source.error(("template", "items", index, "per"), "a gate is taken once per cycle")
+        earlier = [i.slug for i in template.items[:index] if i.kind == "gate" and i.phase is item.phase]
+        if earlier:
+            raise source.error(
+                ("template", "items", index, "phase"),
+                f"phase {item.phase.value!r} has a gate already ({earlier[0]!r})",
+            )
+    for index, phase_template in enumerate(template.phases):
+        for position, slug in enumerate(phase_template.requires):
+            key_path: KeyPath = ("template", "phases", index, "requires", position)
+            required = items.get(slug)
+            if required is None or required.kind == "milestone":
+                raise source.error(key_path, f"{slug!r} is not a deliverable or gate of the template")
+            if order.index(required.phase) >= order.index(phase_template.slug):
+                raise source.error(
+                    key_path,
+                    f"{slug!r} belongs to phase {required.phase.value!r}, "
+                    f"which does not come before {phase_template.slug.value!r}",
+                )
 
 
 _EVENT_ANCHORS = {

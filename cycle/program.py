@@ -254,6 +254,9 @@ class MeetingsTemplate(_Model):
 class PhaseTemplate(_Model):
     slug: Phase
     name: Localized
+    requires: list[Slug] = Field(default_factory=list)
+    """Template items of earlier phases that must be in before this phase's work starts:
+    deliverables submitted, accepted or waived, gates approved."""
     start: Offset
     end: Offset
 
@@ -316,6 +319,12 @@ class Program(_Model):
             if role.slug == slug:
                 return role.name
         raise KeyError(slug)
+
+    def phase_template(self, phase: Phase) -> PhaseTemplate:
+        return next(p for p in self.template.phases if p.slug is phase)
+
+    def item_template(self, slug: str) -> ItemTemplate:
+        return next(i for i in self.template.items if i.slug == slug)
 
     def history_entry(self, number: int) -> HistoryEntry | None:
         return next((h for h in self.history if h.cycle == number), None)

@@ -138,6 +138,32 @@ class GateRecord(SQLModel, table=True):
     decided_at: dt.datetime | None = _utc(nullable=True)
     decided_by: str | None = Field(default=None, sa_type=Text)
     decision: str | None = Field(default=None, sa_type=Text)
+    """JSON of the latest decision (see cycle.gates.GateDecision); earlier ones are in the
+    change log."""
+    requested_at: dt.datetime | None = _utc(nullable=True)
+    request_run: str | None = Field(default=None, max_length=64)
+    """The Prefect flow run waiting for the decision, if one is."""
+    expires_at: dt.datetime | None = _utc(nullable=True)
+    """When the open request times out."""
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class PhaseRecord(SQLModel, table=True):
+    """How far the flows have taken a phase of a cycle: open, then completed, with the
+    outcome they recorded."""
+
+    __tablename__ = "phase_progress"
+    __table_args__ = (CheckConstraint("state IN ('open', 'completed')", name="state"),)
+
+    cycle: int = Field(
+        primary_key=True, foreign_key="cycle.number", sa_column_kwargs={"autoincrement": False}
+    )
+    phase: str = Field(primary_key=True, max_length=30)
+    state: str = Field(max_length=20)
+    opened_at: dt.datetime = _utc(nullable=False)
+    completed_at: dt.datetime | None = _utc(nullable=True)
+    outcome: str = Field(default="{}", sa_type=Text)
+    """JSON: what the phase's flow recorded (missing inputs, decisions, counts)."""
     updated_at: dt.datetime = _utc(nullable=False)
 
 
@@ -179,5 +205,6 @@ __all__ = [
     "DeliverableRecord",
     "GateRecord",
     "ItemRecord",
+    "PhaseRecord",
     "SubscriberRecord",
 ]

@@ -65,8 +65,8 @@ class TestInit:
         """A second init finds the store at the current schema and changes nothing."""
         first = cli.json("init")
         second = cli.json("init")
-        assert (first["schema_before"], first["schema"]) == (None, "0002")
-        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0002", "0002", 0)
+        assert (first["schema_before"], first["schema"]) == (None, "0003")
+        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0003", "0003", 0)
         assert first["bodies_changed"] == 15
         assert (home / "roundtable.db").is_file()
 

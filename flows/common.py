@@ -1,0 +1,262 @@
+"""What every Roundtable flow shares: the store, the cycle a run is about, its name and
+tags, the events it emits and the artifacts that show a cycle in the Prefect UI.
+
+Flows are thin (STYLE 3): they call `cycle.progression` for the work and these helpers to
+say what happened. Tasks wrap the store, which can fail, and retry what a retry can fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+from prefect.tasks import Task
+
+from cycle.cycles import cycle_by_number, cycle_on
+from cycle.errors import NotFoundError, RoundtableError, StoreError
+from cycle.operations import Context, open_context
+from cycle.phases import PhaseState
+from cycle.progression import Announcement, CycleBoard, cycle_board
+from cycle.settings import settings_from_env
+from cycle.views import owner_label
+
+EVENT_NAMESPACE = uuid.UUID("5b0f3c55-6a84-4c2e-9a61-2f1f8f8e0b7a")
+"""Event ids derived from it are stable, so the same observation is stored once."""
+
+ACTOR = "prefect"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def context() -> Context:
+    """The program and store named by the environment (ROUNDTABLE_*), loaded once per
+    process for the same settings."""
+    settings = settings_from_env(os.environ)
+    return _cached_context(str(settings.config_path), settings.database_url, settings.database_origin)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_context(config_path: str, database_url: str, origin: str) -> Context:
+    del config_path, database_url, origin  # the cache key; open_context reads the same settings
+    return open_context(settings_from_env(os.environ))
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def today() -> dt.date:
+    return dt.datetime.now().astimezone().date()
+
+
+def resolve(cycle: int | None, as_of: dt.date | None) -> tuple[int, dt.date]:
+    """The cycle a run is about (default: the one open on `as_of`) and its day."""
+    program = context().program
+    day = as_of or today()
+    if cycle is not None:
+        return cycle_by_number(program, cycle).number, day
+    found = cycle_on(program, day)
+    if found is None:
+        raise NotFoundError(f"no cycle is open on {day}; give the cycle parameter")
+    return found.number, day
+
+
+def run_name(flow_name: str) -> Callable[[], str]:
+    """A `flow_run_name` that names the cycle and phase, e.g. `cycle-9-executive-session`."""
+
+    def name() -> str:
+        parameters = flow_run.get_parameters()
+        cycle, as_of = parameters.get("cycle"), parameters.get("as_of")
+        if isinstance(as_of, str):
+            as_of = dt.date.fromisoformat(as_of)
+        try:
+            number, _ = resolve(cycle, as_of)
+        except RoundtableError:
+            return f"{flow_name}-cycle-{cycle or 'unknown'}"
+        return f"cycle-{number}-{flow_name}"
+
+    return name
+
+
+def dated_run_name(flow_name: str) -> Callable[[], str]:
+    """A `flow_run_name` for flows about every cycle: the name and the day."""
+
+    def name() -> str:
+        return f"{flow_name}-{flow_run.get_parameters().get('as_of') or today()}"
+
+    return name
+
+
+def label_run(number: int, phase: str) -> None:
+    """Tag the running flow run `cycle:N` and `phase:NAME` (the cycle is known only once
+    the run has worked it out from `as_of`)."""
+    run_context = FlowRunContext.get()
+    if run_context is None or run_context.flow_run is None:
+        return
+    current = list(run_context.flow_run.tags)
+    wanted = [t for t in (f"cycle:{number}", f"phase:{phase}") if t not in current]
+    if wanted:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(run_context.flow_run.id, tags=[*current, *wanted])
+        run_context.flow_run.tags = [*current, *wanted]
+
+
+def _retry_store_errors(_task: Any, _run: TaskRun, state: State[Any]) -> bool:
+    """Retry a store task only for what a retry can fix: a lost connection or a busy
+    database. Mistakes (bad input, a missing plan) fail at once with their message."""
+    try:
+        state.result()
+    except StoreError as exc:
+        return "not planned" not in str(exc) and "roundtable init" not in str(exc)
+    except RoundtableError:
+        return False
+    except Exception:  # noqa: BLE001 - an unexpected error from the driver: worth another try
+        return True
+    return False
+
+
+def store_task(*, name: str, retries: int = 2) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A task that reads or writes the store. Such tasks are idempotent, so they are never
+    cached (a rerun converges on the store's state) and are retried on connection errors."""
+
+    def wrap(fn: Callable[P, R]) -> Task[P, R]:
+        decorate = task(
+            name=name,
+            retries=retries,
+            retry_delay_seconds=[2, 10],
+            retry_condition_fn=_retry_store_errors,
+            cache_policy=NO_CACHE,
+        )
+        return decorate(fn)
+
+    return wrap
+
+
+def resource(number: int) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"roundtable.cycle.{number}",
+        "prefect.resource.name": f"Cycle {number}",
+        "roundtable.cycle": str(number),
+    }
+
+
+def related_phase(number: int, phase: str) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"roundtable.cycle.{number}.phase.{phase}",
+        "prefect.resource.role": "phase",
+        "prefect.resource.name": phase,
+        "roundtable.phase": phase,
+    }
+
+
+def announce(announcements: Iterable[Announcement]) -> None:
+    """Emit `roundtable.*` events for what a step changed, and log them."""
+    logger = get_run_logger()
+    for said in announcements:
+        emit_event(
+            event=f"roundtable.{said.name}",
+            resource=resource(said.cycle),
+            related=[related_phase(said.cycle, said.phase.value)],
+            payload={"cycle": said.cycle, "phase": said.phase.value, **said.detail},
+        )
+        logger.info("cycle %s %s: %s", said.cycle, said.phase.value, said.name)
+
+
+def stable_event_id(*parts: object) -> uuid.UUID:
+    return uuid.uuid5(EVENT_NAMESPACE, "/".join(str(p) for p in parts))
+
+
+# --- artifacts ----------------------------------------------------------------------------
+
+
+def status_table(board: CycleBoard) -> list[dict[str, Any]]:
+    return [
+        {
+            "phase": row.name.en,
+            "window": f"{row.window[0]} → {row.window[1]}",
+            "state": row.state.value,
+            "deliverables": f"{row.deliverables_done}/{row.deliverables_total}",
+            "overdue": row.overdue,
+            "gate": row.gate or "",
+        }
+        for row in board.rows
+    ]
+
+
+def status_markdown(ctx: Context, board: CycleBoard) -> str:
+    status = board.status
+    cycle = status.cycle
+    lines = [
+        f"# Cycle {cycle.number} ({cycle.start} → {cycle.end}, {cycle.months} months)",
+        "",
+        f"As of **{status.as_of}** the cycle is **{status.state}**"
+        + (f"; by the calendar it is in **{status.phase.value}**" if status.phase else "")
+        + (
+            f"; the flows have taken it to **{board.recorded_phase.value}**." if board.recorded_phase else "."
+        ),
+        "",
+        f"- Deliverables: {status.deliverables_done}/{status.deliverables_total} done, "
+        f"{status.deliverables_submitted} submitted, **{len(status.overdue)} overdue**",
+        f"- Phases completed: {board.phases_completed} of {len(board.rows)}",
+    ]
+    for gate in board.gates:
+        decided = f" by {gate.decided_by} on {gate.decided_at:%Y-%m-%d}" if gate.decided_at else ""
+        lines.append(f"- Gate *{gate.item.title.en}* ({gate.item.due}): **{gate.state.value}**{decided}")
+    missing = {
+        phase: outcome.outcome.get("went_on_without") or outcome.outcome.get("waiting_for")
+        for phase, outcome in board.progress.items()
+        if outcome.state is PhaseState.open
+    }
+    for phase, keys in missing.items():
+        if keys:
+            lines.append(f"- {phase.value} is waiting for or went on without: {', '.join(keys)}")
+    if status.overdue:
+        lines += ["", "## Most late", "", "| deliverable | owner | due | days late |", "|---|---|---|---|"]
+        lines += [
+            f"| {o.item.title.en} | {owner_label(ctx.program, o.item.owner)} | {o.item.due} | {o.days_late} |"
+            for o in status.overdue[:10]
+        ]
+    if status.next_events:
+        lines += ["", "## Coming up", ""]
+        lines += [f"- {i.dates[0]}: {i.title.en}" for i in status.next_events]
+    return "\n".join(lines) + "\n"
+
+
+@store_task(name="publish-status")
+def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
+    """Show the cycle in the Prefect UI: the `cycle-{n}-status` table (a row per phase), a
+    markdown summary and a progress bar of phases completed."""
+    ctx = context()
+    board = cycle_board(ctx, number=number, as_of=as_of)
+    description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue"
+    create_table_artifact(key=f"cycle-{number}-status", table=status_table(board), description=description)
+    create_markdown_artifact(
+        key=f"cycle-{number}-summary",
+        markdown=status_markdown(ctx, board),
+        description=f"Cycle {number} as of {as_of}",
+    )
+    share = 100.0 * board.phases_completed / len(board.rows) if board.rows else 0.0
+    create_progress_artifact(
+        key=f"cycle-{number}-progress",
+        progress=share,
+        description=f"Cycle {number}: {board.phases_completed} of {len(board.rows)} phases completed",
+    )
+    return {
+        "phase": board.status.phase.value if board.status.phase else None,
+        "recorded_phase": board.recorded_phase.value if board.recorded_phase else None,
+        "overdue": len(board.status.overdue),
+        "phases_completed": board.phases_completed,
+    }

@@ -1,0 +1,52 @@
+"""executive-session: the tri-chairs' session and the APA validation gate.
+
+The session wants every body's APA inputs and annual briefing, the delegation roster and
+the read-ahead book in (the phase's `requires` in the program file). With them in, the
+flow opens the session and asks the tri-chairs to validate the Annual Plan of Activities;
+approved, the cycle moves on to the observation visit (or the assessment in a 12-month
+cycle); rejected, the phase stays open and running the flow again asks again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow
+from prefect.client.schemas.objects import State
+
+from cycle.gates import GateDecision
+from cycle.program import Phase
+from flows.common import context, label_run, resolve, run_name
+from flows.gates import apa_validation_form, gated_phase
+
+DEFAULT_TIMEOUT_DAYS = 30.0
+
+
+def _outcome(decision: GateDecision) -> dict[str, Any]:
+    return {"validated_activities": list(decision.activities), "validated_by": list(decision.tri_chairs)}
+
+
+@flow(name="executive-session", flow_run_name=run_name("executive-session"))
+def executive_session(
+    cycle: int | None = None,
+    as_of: dt.date | None = None,
+    allow_missing: bool = False,
+    gate_timeout_days: float = DEFAULT_TIMEOUT_DAYS,
+) -> State[Any]:
+    """Hold the executive session: check its inputs, ask for the APA validation, record it.
+
+    `allow_missing` goes on without deliverables that are not in (they are recorded);
+    `gate_timeout_days` is how long the form waits before the request times out.
+    """
+    number, day = resolve(cycle, as_of)
+    label_run(number, Phase.executive_session.value)
+    return gated_phase(
+        number=number,
+        day=day,
+        phase=Phase.executive_session,
+        form=lambda: apa_validation_form(context().program),
+        allow_missing=allow_missing,
+        timeout_days=gate_timeout_days,
+        outcome=_outcome,
+    )

@@ -1,0 +1,49 @@
+"""observation-visit: in the second year, the tri-chairs select the combined exercise or
+training their delegations will observe, from the Annual Plan of Activities they validated.
+
+The flow needs the APA validated; it offers only the validated activities; approved, the
+selection is recorded and the cycle moves on to the assessment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow
+from prefect.client.schemas.objects import State
+
+from cycle.gates import GateDecision
+from cycle.program import Phase
+from cycle.progression import offered_activities
+from flows.common import context, label_run, resolve, run_name
+from flows.gates import exercise_selection_form, gated_phase
+
+DEFAULT_TIMEOUT_DAYS = 30.0
+
+
+def _outcome(decision: GateDecision) -> dict[str, Any]:
+    return {"exercise": decision.activities[0], "selected_by": list(decision.tri_chairs)}
+
+
+@flow(name="observation-visit", flow_run_name=run_name("observation-visit"))
+def observation_visit(
+    cycle: int | None = None,
+    as_of: dt.date | None = None,
+    allow_missing: bool = False,
+    gate_timeout_days: float = DEFAULT_TIMEOUT_DAYS,
+) -> State[Any]:
+    """Ask the tri-chairs to select the exercise to observe, from the validated APA."""
+    number, day = resolve(cycle, as_of)
+    label_run(number, Phase.observation_visit.value)
+    ctx = context()
+    return gated_phase(
+        number=number,
+        day=day,
+        phase=Phase.observation_visit,
+        # Built once the phase has begun, which needs the APA validated (so it offers some).
+        form=lambda: exercise_selection_form(ctx.program, offered_activities(ctx, number=number)),
+        allow_missing=allow_missing,
+        timeout_days=gate_timeout_days,
+        outcome=_outcome,
+    )

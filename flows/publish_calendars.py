@@ -1,0 +1,49 @@
+"""publish-calendars: write every feed in both languages where a static host can serve it.
+
+Runs after every phase flow, when the plan changes, and hourly. Files are replaced
+atomically and only when their bytes change, so a run that finds nothing new writes
+nothing and subscribers' clients see no change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from calendars.catalogue import shipped_catalogue
+from calendars.export import export_feeds
+from cycle.store.repository import tracked_items
+from flows.common import context, dated_run_name, store_task, today
+
+FEEDS_DIR = "feeds"
+"""Under ROUNDTABLE_HOME."""
+
+
+def feeds_dir() -> Path:
+    return context().settings.home / FEEDS_DIR
+
+
+@store_task(name="write-feeds")
+def write_feeds(out: Path, as_of: dt.date) -> dict[str, Any]:
+    ctx = context()
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        tracked = tracked_items(session, cycle=None)
+    report = export_feeds(
+        program=ctx.program, catalogue=shipped_catalogue(), tracked=tracked, out=out, as_of=as_of
+    )
+    return {"out": str(out), "written": len(report.written), "unchanged": len(report.unchanged)}
+
+
+@flow(name="publish-calendars", flow_run_name=dated_run_name("publish-calendars"), log_prints=False)
+def publish_calendars(as_of: dt.date | None = None) -> dict[str, Any]:
+    """Build every calendar feed (both languages) into ROUNDTABLE_HOME/feeds."""
+    day = as_of or today()
+    result: dict[str, Any] = write_feeds(feeds_dir(), day)
+    get_run_logger().info(
+        "feeds in %s: %s written, %s unchanged", result["out"], result["written"], result["unchanged"]
+    )
+    return result
