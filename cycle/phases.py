@@ -66,6 +66,9 @@ class PhaseRow:
     window: tuple[dt.date, dt.date]
     state: PhaseState
     deliverables_done: int
+    """Accepted or waived: nobody needs to work on them any more."""
+    deliverables_in: int
+    """Handed in: submitted, accepted or waived."""
     deliverables_total: int
     overdue: int
     gate: str | None
@@ -180,6 +183,7 @@ def board(
                 window=(item.first_day, item.last_day),
                 state=recorded.state if recorded else PhaseState.not_started,
                 deliverables_done=sum(s in DONE_STATES for s in states),
+                deliverables_in=sum(s in IN_STATES for s in states),
                 deliverables_total=len(states),
                 overdue=sum(
                     t.item.due is not None and is_overdue(s, t.item.due, as_of)

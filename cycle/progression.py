@@ -286,8 +286,9 @@ def begin_phase(
                 now=now,
                 actor=actor,
             )
-        if open_phase(session, cycle=number, phase=phase, now=now, actor=actor):
-            said.append(Announcement("phase.started", number, phase))
+        for started in (Phase.group_meetings, phase):  # group meetings run through every step
+            if open_phase(session, cycle=number, phase=started, now=now, actor=actor):
+                said.append(Announcement("phase.started", number, started))
         outcome = {"went_on_without": [m.item.key.to_string() for m in missing]} if missing else {}
         record_outcome(
             session, cycle=number, phase=phase, outcome=outcome, complete=False, now=now, actor=actor

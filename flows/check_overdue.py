@@ -2,7 +2,7 @@
 
 Daily at 07:00 Mexico City time. Writes the `cycle-{n}-overdue` table (deliverable,
 owner, due, days late) and the cycle's status artifacts, emits one
-`roundtable.deliverable.overdue` event per late deliverable and day, marks gate requests
+`roundtable.deliverable.overdue` event per late deliverable and run, marks gate requests
 whose time ran out as timed out, and ends with a state message that says how many are late.
 """
 
@@ -30,7 +30,6 @@ from flows.common import (
     resolve,
     resource,
     run_name,
-    stable_event_id,
     store_task,
 )
 
@@ -82,7 +81,6 @@ def check_overdue(cycle: int | None = None, as_of: dt.date | None = None) -> Sta
             },
             related=[{**resource(number), "prefect.resource.role": "cycle"}],
             payload={**row, "as_of": day.isoformat()},
-            id=stable_event_id("overdue", row["key"], day),
         )
     publish_status(number, day)
     message = f"cycle {number}: {len(overdue)} deliverables overdue on {day}" + (

@@ -58,6 +58,10 @@ subscribers_app = typer.Typer(
     help="Private feed URLs: add, list and revoke subscribers.", no_args_is_help=True
 )
 app.add_typer(subscribers_app, name="subscribers")
+gates_app = typer.Typer(
+    help="The tri-chairs' decisions: list the gates, enter a decision.", no_args_is_help=True
+)
+app.add_typer(gates_app, name="gates")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where `feeds serve` listens by default; pass the public address with --base-url."""
@@ -397,38 +401,52 @@ def run(
     json_output: JsonOpt = False,
     lang: LangOpt = LangOption.en,
 ) -> None:
-    """One pass of everything due, embedded: initialize the store, plan the open cycle, report."""
+    """One pass of everything due, as Prefect flows: plan the open cycle, run the flow of
+    every phase due, check for overdue deliverables, publish the calendars.
+
+    Without PREFECT_API_URL the flows run in Prefect's ephemeral mode (no server to start).
+    """
     ctx = _context()
-    from cycle.operations import current_cycle, initialize
-    from cycle.operations import plan as plan_cycle
+    _prepare_prefect(ctx, quiet=True)
+    from cycle.operations import initialize
     from cycle.operations import status as cycle_status
+    from flows.main import run_due
+    from flows.publish_calendars import FEEDS_DIR
 
     today = _today(as_of)
-    actor = f"cli:{_actor(None)}"
-    initialize(ctx, now=_now(), actor=actor)
-    number = current_cycle(ctx.program, today).number
-    report, _ = plan_cycle(ctx, number=number, now=_now(), actor=actor)
+    initialize(ctx, now=_now(), actor=f"cli:{_actor(None)}")
+    number, reports = run_due(today)
     result = cycle_status(ctx, number=number, as_of=today)
+    feeds = ctx.settings.home / FEEDS_DIR / "index.html"
     if json_output:
         from cycle.views import status_json
 
         _print_json(
             {
-                "planned": {
-                    "cycle": number,
-                    "created": len(report.created),
-                    "updated": len(report.updated),
-                    "cancelled": len(report.cancelled),
-                },
+                "cycle": number,
+                "flows": [
+                    {"flow": r.flow, "state": r.state, "type": r.type, "message": r.message} for r in reports
+                ],
+                "calendars": str(feeds),
                 "status": status_json(result, _lang(lang)),
             }
         )
         return
-    typer.echo(
-        f"Store {ctx.store.description}; cycle {number} planned: {len(report.created)} new, "
-        f"{len(report.updated)} revised, {len(report.cancelled)} cancelled, {report.unchanged} unchanged"
-    )
+    console = _console()
+    rows = [(r.flow, r.state, r.message) for r in reports]
+    console.print(_table(f"Flows run for cycle {number} as of {today}", ("flow", "state", "message"), rows))
     _print_status(ctx, result, _lang(lang))
+    console.print(f"Calendars: {feeds}")
+    console.print(f"Status: roundtable status --as-of {today}; the runs: roundtable up, then the Prefect UI")
+
+
+def _prepare_prefect(ctx: Context, *, quiet: bool = False) -> None:
+    """Prefect's settings for this data directory, before anything imports Prefect."""
+    from flows.runtime import prepare_prefect
+
+    prepare_prefect(ctx.settings.home)
+    if quiet:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")  # the command prints the outcome
 
 
 # --- deliverables ------------------------------------------------------------------------
@@ -763,6 +781,166 @@ def subscribers_revoke(
     typer.echo(f"Subscriber {record.name!r} revoked.")
 
 
+# --- gates -------------------------------------------------------------------------------
+
+
+@gates_app.command("list")
+def gates_list(cycle: CycleOpt = None, json_output: JsonOpt = False, lang: LangOpt = LangOption.en) -> None:
+    """Every gate with its state, who decided and when, and any open request."""
+    ctx = _context(reads_only=True)
+    from cycle.store.progress import list_gates
+
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        gates = list_gates(session, cycle=cycle)
+    rows = [
+        {
+            "key": g.item.key.to_string(),
+            "title": g.item.title.get(_lang(lang)),
+            "due": g.item.due.isoformat() if g.item.due else None,
+            "state": g.state.value,
+            "decided_by": g.decided_by,
+            "decided_at": g.decided_at.isoformat() if g.decided_at else None,
+            "decision": json.loads(g.decision.to_json()) if g.decision else None,
+            "requested_at": g.requested_at.isoformat() if g.requested_at else None,
+            "waiting_run": g.request_run if g.state.value == "pending" else None,
+            "expires_at": g.expires_at.isoformat() if g.expires_at else None,
+        }
+        for g in gates
+    ]
+    if json_output:
+        _print_json({"gates": rows})
+        return
+    table_rows = [
+        (
+            str(r["key"]),
+            str(r["title"]),
+            str(r["due"] or ""),
+            str(r["state"]),
+            str(r["decided_by"] or ""),
+            ("asked, expires " + r["expires_at"][:16]) if r["state"] == "pending" and r["expires_at"] else "",
+        )
+        for r in rows
+    ]
+    _console().print(_table("Gates", ("key", "title", "due", "state", "decided by", "request"), table_rows))
+
+
+@gates_app.command("decide")
+def gates_decide(
+    key: Annotated[str, typer.Argument(help="The gate, e.g. c9/gate/-/apa-validation.")],
+    approve: Annotated[
+        bool | None, typer.Option("--approve/--reject", help="The tri-chairs' answer.", show_default=False)
+    ] = None,
+    tri_chair: Annotated[
+        list[str] | None,
+        typer.Option("--tri-chair", help="A tri-chair who decided: institution slug (repeat)."),
+    ] = None,
+    activity: Annotated[
+        list[str] | None,
+        typer.Option("--activity", help="A validated activity of the APA (repeat; the APA validation)."),
+    ] = None,
+    exercise: Annotated[
+        str | None,
+        typer.Option("--exercise", help="The selected exercise or training (the exercise selection)."),
+    ] = None,
+    notes: Annotated[str, typer.Option("--notes", help="Notes; why, for a rejection.")] = "",
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Enter the tri-chairs' decision: resumes the flow run waiting for it, or records it."""
+    if approve is None:
+        raise typer.BadParameter("give --approve or --reject", param_hint="--approve/--reject")
+    ctx = _context(reads_only=True)
+    _prepare_prefect(ctx)
+    from cycle.gates import GateDecision
+    from flows.operator import decide_gate
+
+    activities = [*(activity or []), *([exercise] if exercise else [])]
+    report = decide_gate(
+        ctx,
+        key=key,
+        decision=GateDecision(
+            approved=approve, tri_chairs=tuple(tri_chair or ()), notes=notes, activities=tuple(activities)
+        ),
+        now=_now(),
+        actor=f"cli:{_actor(by)}",
+    )
+    if json_output:
+        state = report.view.state.value if report.view else None
+        _print_json({"key": report.key, "resumed_run": report.resumed_run, "state": state})
+        return
+    if report.resumed_run is not None:
+        typer.echo(f"{key}: resumed flow run {report.resumed_run}, which records the decision and goes on.")
+        return
+    assert report.view is not None
+    typer.echo(
+        f"{key}: {report.view.state.value} by {report.view.decided_by}. "
+        f"Run the {report.view.item.phase.value} flow to move the cycle on."
+    )
+
+
+# --- Prefect: serve, up, deploy ---------------------------------------------------------
+
+
+@app.command()
+def serve() -> None:
+    """Serve every flow as a deployment (with its schedule) from this process, against the
+    Prefect server in PREFECT_API_URL. Ctrl-C stops it."""
+    ctx = _context(reads_only=True)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise typer.BadParameter(
+            "PREFECT_API_URL is not set: start a server (`roundtable up` does it all) and point to it",
+            param_hint="PREFECT_API_URL",
+        )
+    _prepare_prefect(ctx)
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import build_deployments
+
+    prefect_serve(*build_deployments(ctx))
+
+
+@app.command()
+def deploy(
+    work_pool: Annotated[str, typer.Option("--work-pool", help="The process work pool workers poll.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Register every flow as a deployment of a work pool, for workers on other machines
+    (each with Roundtable installed and the same ROUNDTABLE_* settings)."""
+    ctx = _context(reads_only=True)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise typer.BadParameter(
+            "PREFECT_API_URL is not set: point it to the Prefect server", param_hint="PREFECT_API_URL"
+        )
+    _prepare_prefect(ctx)
+    from flows.deployments import deploy_to_pool
+
+    ids = deploy_to_pool(ctx, work_pool=work_pool)
+    if json_output:
+        _print_json({"work_pool": work_pool, "deployments": ids})
+        return
+    for name, deployment_id in ids.items():
+        typer.echo(f"{name}/roundtable -> work pool {work_pool} ({deployment_id})")
+    typer.echo(f"Start workers with: prefect worker start --pool {work_pool} --type process")
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The Prefect server's port.")] = 4200,
+    feeds_port: Annotated[
+        int, typer.Option("--feeds-port", min=1, max=65535, help="The feed server's port.")
+    ] = 8000,
+) -> None:
+    """Start the Prefect server and UI on 127.0.0.1, the deployments and the feed server
+    together; print their addresses; Ctrl-C stops them all."""
+    ctx = _context(reads_only=True)
+    home = ctx.settings.home
+    _prepare_prefect(ctx)
+    from flows.up import run_services
+
+    raise SystemExit(run_services(home=home, port=port, feeds_port=feeds_port, echo=typer.echo))
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -798,3 +976,7 @@ def main(argv: Sequence[str] | None = None, *, runner: Callable[..., Any] | None
         raise SystemExit(130) from None
     if isinstance(result, int) and result:
         raise SystemExit(result)
+
+
+if __name__ == "__main__":
+    main()

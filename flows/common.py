@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar
 
@@ -31,9 +30,6 @@ from cycle.phases import PhaseState
 from cycle.progression import Announcement, CycleBoard, cycle_board
 from cycle.settings import settings_from_env
 from cycle.views import owner_label
-
-EVENT_NAMESPACE = uuid.UUID("5b0f3c55-6a84-4c2e-9a61-2f1f8f8e0b7a")
-"""Event ids derived from it are stable, so the same observation is stored once."""
 
 ACTOR = "prefect"
 
@@ -166,17 +162,19 @@ def announce(announcements: Iterable[Announcement]) -> None:
     """Emit `roundtable.*` events for what a step changed, and log them."""
     logger = get_run_logger()
     for said in announcements:
+        announce_outside_run([said])
+        logger.info("cycle %s %s: %s", said.cycle, said.phase.value, said.name)
+
+
+def announce_outside_run(announcements: Iterable[Announcement]) -> None:
+    """Emit `roundtable.*` events from a command (no flow run to log to)."""
+    for said in announcements:
         emit_event(
             event=f"roundtable.{said.name}",
             resource=resource(said.cycle),
             related=[related_phase(said.cycle, said.phase.value)],
             payload={"cycle": said.cycle, "phase": said.phase.value, **said.detail},
         )
-        logger.info("cycle %s %s: %s", said.cycle, said.phase.value, said.name)
-
-
-def stable_event_id(*parts: object) -> uuid.UUID:
-    return uuid.uuid5(EVENT_NAMESPACE, "/".join(str(p) for p in parts))
 
 
 # --- artifacts ----------------------------------------------------------------------------
@@ -186,9 +184,10 @@ def status_table(board: CycleBoard) -> list[dict[str, Any]]:
     return [
         {
             "phase": row.name.en,
-            "window": f"{row.window[0]} → {row.window[1]}",
             "state": row.state.value,
-            "deliverables": f"{row.deliverables_done}/{row.deliverables_total}",
+            "window": f"{row.window[0]} → {row.window[1]}",
+            "deliverables done": f"{row.deliverables_done}/{row.deliverables_total}",
+            "handed in": row.deliverables_in,
             "overdue": row.overdue,
             "gate": row.gate or "",
         }

@@ -205,7 +205,7 @@ def not_ready(step: StepResult) -> State[Any]:
         + "; ".join(shown)
         + (f"; and {more} more (see the cycle-{step.cycle}-summary artifact)" if more > 0 else "")
     )
-    get_run_logger().error(message)
+    get_run_logger().warning(message)
     return Failed(name="NotReady", message=message, data={"missing": [str(m.item.key) for m in step.missing]})
 
 

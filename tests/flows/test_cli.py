@@ -548,9 +548,17 @@ class TestFastStart:
         assert "PREFECT-IMPORTED" not in result.stderr
 
     def test_the_installed_console_script_runs_the_main_job(self, env: dict[str, str]) -> None:
-        """The `roundtable` script on PATH runs `run` end to end on the embedded defaults."""
+        """The `roundtable` script on PATH runs `run` end to end on the embedded defaults:
+        the due flows in Prefect's ephemeral mode, calendars published."""
         result = _run(["run", "--as-of", "2026-11-24", "--json"], env)
         assert result.returncode == 0, result.stderr
         data = json.loads(result.stdout)
-        assert data["planned"]["cycle"] == 9
+        assert data["cycle"] == 9
+        assert [(f["flow"], f["state"]) for f in data["flows"]] == [
+            ("plan-cycle", "Completed"),
+            ("group-meetings", "Completed"),
+            ("executive-session", "NotReady"),
+            ("check-overdue", "Completed"),
+        ]
         assert data["status"]["phase"] == "group-meetings"
+        assert Path(data["calendars"]).is_file()
