@@ -24,30 +24,30 @@ HEALTH_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
 
 
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_healthy(name: str, url: str, child: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with code {server.returncode}")
+        if child.poll() is not None:
+            raise RuntimeError(f"the {name} exited with code {child.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"the Prefect server did not answer at {url} within {timeout:.0f} s")
+    raise RuntimeError(f"the {name} did not answer at {url} within {timeout:.0f} s")
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the children one by one, newest first: the deployments still reach the server
+    while they pause themselves, and the server goes last."""
     for child in reversed(children):
         if child.poll() is None:
             child.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT
-    for child in reversed(children):
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            child.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            child.kill()  # a Prefect worker or runner may need a second signal
+            child.kill()  # a Prefect runner or worker may need a second signal
             child.wait()
 
 
@@ -84,10 +84,13 @@ def run_services(*, home: Path, port: int, feeds_port: int, echo: Callable[[str]
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         )
         echo(f"Starting the Prefect server on 127.0.0.1:{port} (logs in {logs}) ...")
-        _wait_healthy(api, server, HEALTH_TIMEOUT)
+        _wait_healthy("Prefect server", f"{api}/health", server, HEALTH_TIMEOUT)
         roundtable = [sys.executable, "-m", "flows.cli"]
         start("deployments", [*roundtable, "serve"])
-        start("feeds", [*roundtable, "feeds", "serve", "--host", "127.0.0.1", "--port", str(feeds_port)])
+        feeds = start(
+            "feeds", [*roundtable, "feeds", "serve", "--host", "127.0.0.1", "--port", str(feeds_port)]
+        )
+        _wait_healthy("feed server", f"http://127.0.0.1:{feeds_port}/healthz", feeds, HEALTH_TIMEOUT)
         echo(f"Prefect UI:   http://127.0.0.1:{port}/")
         echo(f"Prefect API:  {api}  (export PREFECT_API_URL={api} to use it from another shell)")
         echo(f"Feed server:  http://127.0.0.1:{feeds_port}/  (subscription pages and feeds)")
