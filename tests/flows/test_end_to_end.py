@@ -134,9 +134,9 @@ def prefect_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture
-def services(tmp_path: Path, prefect_database: str | None, database_url: str) -> Iterator[Services]:
-    """A Prefect server on a free loopback port, a planned store ready for the executive
-    session, and `roundtable serve` serving every deployment against that server."""
+def prefect_server(tmp_path: Path, prefect_database: str | None, database_url: str) -> Iterator[Services]:
+    """A Prefect server on a free loopback port and a store with cycle 9 planned and
+    everything the executive session requires handed in."""
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     logs = tmp_path / "logs"
@@ -164,22 +164,29 @@ def services(tmp_path: Path, prefect_database: str | None, database_url: str) ->
         env,
         logs / "server.log",
     )
-    found = Services(api=api, env=env, home=tmp_path / "home", logs=logs)
-    served: subprocess.Popen[bytes] | None = None
     try:
         _wait("the Prefect server", lambda: _healthy(api), 120)
         _prepare_store(env)
-        served = _start([str(VENV_BIN / "roundtable"), "serve"], env, logs / "serve.log")
+        yield Services(api=api, env=env, home=tmp_path / "home", logs=logs)
+    finally:
+        _stop(server)
+
+
+@pytest.fixture
+def services(prefect_server: Services) -> Iterator[Services]:
+    """The server with `roundtable serve` serving every deployment against it."""
+    served = _start(
+        [str(VENV_BIN / "roundtable"), "serve"], prefect_server.env, prefect_server.logs / "serve.log"
+    )
+    try:
         _wait(
             "the executive-session deployment",
-            lambda: _deployment(found, "executive-session") is not None,
+            lambda: _deployment(prefect_server, "executive-session") is not None,
             90,
         )
-        yield found
+        yield prefect_server
     finally:
-        if served is not None:
-            _stop(served)
-        _stop(server)
+        _stop(served)
 
 
 def _healthy(api: str) -> bool:
