@@ -46,8 +46,8 @@ def waiting_run(run: str | None) -> UUID | None:
         timeout = flow_run.state.state_details.pause_timeout
         if timeout is not None and timeout < dt.datetime.now(dt.UTC):
             raise InputError(
-                f"the request of flow run {run} timed out on {timeout:%Y-%m-%d %H:%M} UTC: "
-                "run the phase flow again to ask again"
+                f"the request of flow run {run} timed out on {timeout:%Y-%m-%d %H:%M} UTC; "
+                "run its phase flow again to ask again"
             )
         return flow_run.id
 

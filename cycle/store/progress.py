@@ -190,8 +190,9 @@ def decide_gate(
         raise InputError(
             f"{key} was rejected on {record.decided_at:%Y-%m-%d}: run its phase flow again to ask again"
         )
-    if record.state == GateState.timed_out:
-        raise InputError(f"{key}: the request timed out; run its phase flow again to ask again")
+    if record.state == GateState.timed_out or expired(record.expires_at, now):
+        when = f" on {record.expires_at:%Y-%m-%d %H:%M} UTC" if record.expires_at else ""
+        raise InputError(f"{key}: the request timed out{when}; run its phase flow again to ask again")
     previous = record.state
     record.state = decision.state.value
     record.decision = text

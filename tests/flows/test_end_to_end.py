@@ -218,7 +218,7 @@ def _prepare_store(env: dict[str, str]) -> None:
         ctx.store.engine.dispose()
 
 
-def _trigger(services: Services) -> str:
+def _trigger(services: Services, *parameters: str) -> str:
     result = subprocess.run(
         [
             str(VENV_BIN / "prefect"),
@@ -229,6 +229,7 @@ def _trigger(services: Services) -> str:
             "cycle=9",
             "--param",
             f"as_of={AS_OF}",
+            *(arg for parameter in parameters for arg in ("--param", parameter)),
         ],
         env=services.env,
         capture_output=True,
@@ -399,3 +400,62 @@ def _screenshot_status_artifact(services: Services, artifact_id: str) -> None:
     assert shot.stat().st_size > 20_000, "the screenshot looks blank"
     for cell in ("Executive session", "Observation visit", "completed", "approved"):
         assert cell in rendered, f"{cell!r} is not on the artifact's page"
+
+
+@pytest.mark.parametrize(
+    ("prefect_database", "database_url"), [("sqlite", "sqlite")], indirect=True, ids=["prefect-on-sqlite"]
+)
+def test_a_request_nobody_answers_times_out_and_can_be_asked_again(
+    services: Services, request: pytest.FixtureRequest
+) -> None:
+    """Past its timeout the form can no longer be answered: `gates decide` says so in one
+    line, check-overdue records the gate as timed out, and a new run asks again."""
+    timeout_days = 20 / 86_400  # 20 seconds
+    run_id = _trigger(services, f"gate_timeout_days={timeout_days}")
+    _wait("the run to suspend", lambda: _state(services, run_id) == ("PAUSED", "Suspended"), 120)
+    ctx = open_context(settings_from_env(services.env))
+    request.addfinalizer(ctx.store.engine.dispose)
+    with ctx.store.session() as session:
+        expires_at = list_gates(session, cycle=9)[0].expires_at
+    assert expires_at is not None
+    time.sleep(max(0.0, (expires_at - dt.datetime.now(dt.UTC)).total_seconds()) + 1)
+
+    late = subprocess.run(
+        [
+            *(str(VENV_BIN / "roundtable"), "gates", "decide", "c9/gate/-/apa-validation", "--approve"),
+            *("--tri-chair", "sedena", "--activity", "Exercise A"),
+        ],
+        env=services.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert late.returncode == 2
+    [line] = late.stderr.strip().splitlines()
+    # Prefect's server fails a suspended run once its timeout passes; the store knows the
+    # request's expiry either way.
+    assert line.startswith("roundtable: error: c9/gate/-/apa-validation: the request timed out on ")
+    assert line.endswith(" UTC; run its phase flow again to ask again")
+    assert _state(services, run_id)[0] == "FAILED"
+
+    checked = subprocess.run(
+        [
+            *(str(VENV_BIN / "prefect"), "deployment", "run", "check-overdue/roundtable"),
+            *("--param", "cycle=9", "--param", f"as_of={AS_OF}", "--watch"),
+        ],
+        env=services.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with ctx.store.session() as session:
+        assert list_gates(session, cycle=9)[0].state is GateState.timed_out
+
+    again = _trigger(services)
+    _wait("the new request", lambda: _state(services, again) == ("PAUSED", "Suspended"), 120)
+    with ctx.store.session() as session:
+        asked = list_gates(session, cycle=9)[0]
+    assert (asked.state, asked.request_run) == (GateState.pending, again)
