@@ -108,9 +108,11 @@ def check_decision(
             raise InputError(f"tri_chairs: {slug!r} is not a tri-chair (one of {', '.join(chairs)})")
     if len(set(decision.tri_chairs)) != len(decision.tri_chairs):
         raise InputError("tri_chairs: a tri-chair is named twice")
-    notes = decision.notes.replace("\r\n", "\n").strip()
-    if len(notes) > MAX_NOTES or "\x00" in notes:
-        raise InputError(f"notes: at most {MAX_NOTES} characters of text")
+    notes = decision.notes.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\x00" in notes:
+        raise InputError("notes: must be text (a NUL character is not)")
+    if len(notes) > MAX_NOTES:
+        raise InputError(f"notes: at most {MAX_NOTES} characters")
     if not decision.approved and not notes:
         raise InputError("notes: a rejection needs a reason in the notes")
     activities = tuple(a.strip() for a in decision.activities)

@@ -129,8 +129,9 @@ def _complete(
     outcome: dict[str, Any],
     now: dt.datetime,
     actor: str,
+    open_next: bool = True,
 ) -> list[Announcement]:
-    """Complete a phase and open the one after it."""
+    """Complete a phase and (with `open_next`) open the one after it."""
     said = []
     if open_phase(session, cycle=number, phase=phase, now=now, actor=actor):
         said.append(Announcement("phase.started", number, phase))
@@ -138,7 +139,7 @@ def _complete(
         session, cycle=number, phase=phase, outcome=outcome, complete=True, now=now, actor=actor
     ):
         said.append(Announcement("phase.completed", number, phase, {"outcome": outcome}))
-    following = next_phase(tracked, phase)
+    following = next_phase(tracked, phase) if open_next else None
     if following is not None and open_phase(session, cycle=number, phase=following, now=now, actor=actor):
         said.append(Announcement("phase.started", number, following))
     return said
@@ -146,7 +147,7 @@ def _complete(
 
 def open_cycle(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[PlanReport, StepResult]:
     """The plan-cycle step: plan the cycle (idempotent), complete its opening, and start
-    its group meetings and the next step."""
+    its group meetings (the executive preparation opens in its own window)."""
     report, _ = plan(ctx, number=number, now=now, actor=actor)
     outcome = {"items": len(report.created) + len(report.updated) + report.unchanged + len(report.restored)}
 
@@ -157,6 +158,7 @@ def open_cycle(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tu
             said.append(Announcement("phase.started", number, Phase.group_meetings))
         done = phase_progress(session, cycle=number).get(Phase.opening)
         if done is None or done.state is not PhaseState.completed:
+            # The executive preparation opens in its own window (group_meetings), not now.
             said += _complete(
                 session,
                 number=number,
@@ -165,6 +167,7 @@ def open_cycle(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tu
                 outcome=outcome,
                 now=now,
                 actor=actor,
+                open_next=False,
             )
         return said
 
@@ -250,6 +253,8 @@ def begin_phase(
     completed on the way (their late papers stay with the overdue check). `allow_missing`
     lets an operator go on without some deliverables (they are recorded in the outcome);
     a gate that is not approved is never skipped."""
+    if phase is Phase.group_meetings:
+        raise InputError(f"cycle {number}: group meetings run beside the steps; run group-meetings instead")
     ctx.store.require_ready()
     cycle = cycle_by_number(ctx.program, number)
 
@@ -257,9 +262,11 @@ def begin_phase(
         tracked = _load(session, number)
         _require_phase(cycle, tracked, phase)
         missing = missing_requirements(ctx.program, phase, tracked)
-        blocking = [m for m in missing if m.item.kind is ItemKind.gate or not allow_missing]
         progress = phase_progress(session, cycle=number)
         recorded = progress.get(phase)
+        # Papers may be waived by the operator, or were when the phase opened; gates never.
+        going_on = allow_missing or recorded is not None
+        blocking = [m for m in missing if m.item.kind is ItemKind.gate or not going_on]
         if recorded is not None and recorded.state is PhaseState.completed:
             return StepResult(
                 cycle=number, phase=phase, ready=True, completed=True, outcome=dict(recorded.outcome)
@@ -289,7 +296,9 @@ def begin_phase(
         for started in (Phase.group_meetings, phase):  # group meetings run through every step
             if open_phase(session, cycle=number, phase=started, now=now, actor=actor):
                 said.append(Announcement("phase.started", number, started))
-        outcome = {"went_on_without": [m.item.key.to_string() for m in missing]} if missing else {}
+        outcome = dict(recorded.outcome) if recorded else {}  # an earlier went_on_without stays
+        if missing:
+            outcome["went_on_without"] = [m.item.key.to_string() for m in missing]
         record_outcome(
             session, cycle=number, phase=phase, outcome=outcome, complete=False, now=now, actor=actor
         )
@@ -352,8 +361,8 @@ def assess(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, actor
 
 
 def close_cycle(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, actor: str) -> StepResult:
-    """The close-cycle step: on or after the cycle's last day, record what is left open,
-    complete every phase, and plan and open the next cycle."""
+    """The close-cycle step: on or after the cycle's last day, record what is left open and
+    complete every phase (the close-cycle flow then plans and opens the next cycle)."""
     cycle = cycle_by_number(ctx.program, number)
     if as_of < cycle.end:
         raise InputError(f"cycle {number} closes on {cycle.end}, not before (as of {as_of})")

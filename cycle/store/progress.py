@@ -218,7 +218,11 @@ def expire_gates(session: Session, *, now: dt.datetime, actor: str) -> list[Gate
     query = (
         select(ItemRecord, GateRecord)
         .join(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
-        .where(GateRecord.state == GateState.pending.value, col(GateRecord.expires_at).is_not(None))
+        .where(
+            GateRecord.state == GateState.pending.value,
+            col(GateRecord.expires_at).is_not(None),
+            ItemRecord.status != CANCELLED,
+        )
         .with_for_update()
     )
     marked = []
