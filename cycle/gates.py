@@ -142,6 +142,12 @@ def check_decision(
     )
 
 
+def timed_out(key: str, expires_at: dt.datetime | None) -> str:
+    """What a person is told who answers a request that ran out of time."""
+    when = f" on {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    return f"{key}: the request timed out{when}; run its phase flow again to ask again"
+
+
 def expired(expires_at: dt.datetime | None, now: dt.datetime) -> bool:
     """Whether an open request has run out of time.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from cycle.errors import InputError, StoreError
-from cycle.gates import GateDecision, check_decision
+from cycle.gates import GateDecision, GateState, check_decision, expired, timed_out
 from cycle.operations import Context
 from cycle.program import Phase
 from cycle.progression import decide, offered_activities
@@ -29,7 +29,7 @@ class DecideReport:
     """The gate as recorded, when the decision was recorded here (not by a resumed run)."""
 
 
-def waiting_run(run: str | None) -> UUID | None:
+def waiting_run(key: str, run: str | None) -> UUID | None:
     """The flow run suspended for this gate, if a Prefect server is configured and says so."""
     if run is None or not os.environ.get("PREFECT_API_URL"):
         return None
@@ -45,10 +45,7 @@ def waiting_run(run: str | None) -> UUID | None:
             return None
         timeout = flow_run.state.state_details.pause_timeout
         if timeout is not None and timeout < dt.datetime.now(dt.UTC):
-            raise InputError(
-                f"the request of flow run {run} timed out on {timeout:%Y-%m-%d %H:%M} UTC; "
-                "run its phase flow again to ask again"
-            )
+            raise InputError(timed_out(key, timeout))
         return flow_run.id
 
 
@@ -65,7 +62,9 @@ def decide_gate(
         offered_activities(ctx, number=current.item.key.cycle) if phase is Phase.observation_visit else ()
     )
     checked = check_decision(ctx.program, phase, decision, offered=offered)
-    run = waiting_run(current.request_run) if current.state.value == "pending" else None
+    if current.state is GateState.pending and expired(current.expires_at, now):
+        raise InputError(timed_out(key, current.expires_at))  # whether or not Prefect failed the run yet
+    run = waiting_run(key, current.request_run) if current.state is GateState.pending else None
     if run is not None:
         from prefect.exceptions import FlowPauseTimeout, NotPausedError
         from prefect.flow_runs import resume_flow_run

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from cycle.errors import InputError, NotFoundError
-from cycle.gates import GateDecision, GateState, expired
+from cycle.gates import GateDecision, GateState, expired, timed_out
 from cycle.items import ItemKey, ItemKind, PlannedItem
 from cycle.phases import PhaseProgress, PhaseState
 from cycle.program import Phase
@@ -191,8 +191,7 @@ def decide_gate(
             f"{key} was rejected on {record.decided_at:%Y-%m-%d}: run its phase flow again to ask again"
         )
     if record.state == GateState.timed_out or expired(record.expires_at, now):
-        when = f" on {record.expires_at:%Y-%m-%d %H:%M} UTC" if record.expires_at else ""
-        raise InputError(f"{key}: the request timed out{when}; run its phase flow again to ask again")
+        raise InputError(timed_out(key, record.expires_at))
     previous = record.state
     record.state = decision.state.value
     record.decision = text

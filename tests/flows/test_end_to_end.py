@@ -433,11 +433,10 @@ def test_a_request_nobody_answers_times_out_and_can_be_asked_again(
     )
     assert late.returncode == 2
     [line] = late.stderr.strip().splitlines()
-    # Prefect's server fails a suspended run once its timeout passes; the store knows the
-    # request's expiry either way.
+    # Prefect's server fails a suspended run some time after its timeout passes; the store
+    # knows the request's expiry either way, so the answer does not depend on that service.
     assert line.startswith("roundtable: error: c9/gate/-/apa-validation: the request timed out on ")
     assert line.endswith(" UTC; run its phase flow again to ask again")
-    assert _state(services, run_id)[0] == "FAILED"
 
     checked = subprocess.run(
         [
