@@ -264,9 +264,14 @@ def begin_phase(
         missing = missing_requirements(ctx.program, phase, tracked)
         progress = phase_progress(session, cycle=number)
         recorded = progress.get(phase)
-        # Papers may be waived by the operator, or were when the phase opened; gates never.
-        going_on = allow_missing or recorded is not None
-        blocking = [m for m in missing if m.item.kind is ItemKind.gate or not going_on]
+        # Papers may be waived by the operator, now or when this phase's own begin went on
+        # without them (a phase the step before it opened has checked nothing); gates never.
+        excused = set(recorded.outcome.get("went_on_without", ())) if recorded else set()
+        blocking = [
+            m
+            for m in missing
+            if m.item.kind is ItemKind.gate or not (allow_missing or m.item.key.to_string() in excused)
+        ]
         if recorded is not None and recorded.state is PhaseState.completed:
             return StepResult(
                 cycle=number, phase=phase, ready=True, completed=True, outcome=dict(recorded.outcome)
@@ -348,13 +353,24 @@ def assess(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, actor
     with ctx.store.session() as session:
         waiting = open_deliverables(Phase.assessment, _load(session, number))
     if waiting:
-        return StepResult(
-            cycle=number,
-            phase=Phase.assessment,
-            ready=True,
-            completed=False,
-            outcome={"waiting_for": [t.item.key.to_string() for t in waiting]},
-        )
+        keys = [t.item.key.to_string() for t in waiting]
+
+        def work(session: Session) -> dict[str, Any]:
+            previous = phase_progress(session, cycle=number).get(Phase.assessment)
+            outcome = {**(previous.outcome if previous else {}), "waiting_for": keys}
+            record_outcome(
+                session,
+                cycle=number,
+                phase=Phase.assessment,
+                outcome=outcome,
+                complete=False,
+                now=now,
+                actor=actor,
+            )
+            return outcome
+
+        outcome = ctx.store.transaction(work)
+        return StepResult(cycle=number, phase=Phase.assessment, ready=True, completed=False, outcome=outcome)
     return finish_phase(
         ctx, number=number, phase=Phase.assessment, outcome={"waiting_for": []}, now=now, actor=actor
     )

@@ -1,0 +1,1027 @@
+"""Every phase flow under Prefect's test harness: what it leaves in the store, the
+artifacts and events it publishes, how its run is named and tagged, and how it ends.
+
+Runs here have no deployment, so a gate cannot suspend: the flow records the request and
+ends "AwaitingDecision"; the decision is entered in the store and the next run goes on.
+`TestResumedGate` also plays a run under a deployment, resumed at once with the form's
+answer, to reach the paths that need one (Rejected, InvalidDecision, gate.decided).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.input import RunInput
+from pydantic import ValidationError
+
+import flows.common
+import flows.gates
+from cycle.errors import InputError
+from cycle.gates import GateDecision, GateState
+from cycle.program import Phase, Program
+from cycle.progression import offered_activities
+from flows.assessment import assessment
+from flows.check_overdue import check_overdue
+from flows.close_cycle import close_cycle
+from flows.executive_session import executive_session
+from flows.gates import apa_validation_form, decision_from_input, exercise_selection_form, input_from_decision
+from flows.group_meetings import group_meetings
+from flows.observation_visit import observation_visit
+from flows.plan_cycle import plan_cycle
+from flows.publish_calendars import publish_calendars
+from tests.flows.conftest import (
+    ACTIVITIES,
+    APA,
+    AS_OF,
+    CHAIRS,
+    EXECUTIVE_INPUTS,
+    EXERCISE,
+    SELECTED,
+    VISIT_DAY,
+    Api,
+    Run,
+    changes,
+    completed_phases,
+    decide_gate,
+    gate_view,
+    progress,
+    run,
+    submit,
+)
+
+ASSESSMENT_DAY = dt.date(2027, 7, 15)
+LAST_DAY = dt.date(2027, 8, 31)
+NEXT_CYCLE_DAY = dt.date(2027, 9, 1)
+SECONDS_PER_30_DAYS = 2_592_000
+
+STATUS_ARTIFACTS = ["cycle-9-progress", "cycle-9-status", "cycle-9-summary"]
+PLANNED = {"opening": ("completed", {"items": 217}), "group-meetings": ("open", {})}
+"""Cycle 9's phases as plan-cycle leaves them (the executive preparation opens in its own
+window, with the group meetings' run)."""
+STATUS_COLUMNS = ("phase", "state", "window", "deliverables done", "handed in", "overdue", "gate")
+STATUS_AS_PLANNED = [
+    dict(zip(STATUS_COLUMNS, row, strict=True))
+    for row in [
+        ("Opening", "completed", "2025-09-01 → 2025-09-30", "0/0", 0, 0, ""),
+        ("Group meetings", "open", "2025-09-01 → 2027-08-31", "0/116", 0, 70, ""),
+        ("Executive session preparation", "not-started", "2026-06-05 → 2026-08-03", "0/26", 0, 26, ""),
+        ("Executive session", "not-started", "2026-08-04 → 2026-08-26", "0/1", 0, 1, "pending"),
+        ("Observation visit", "not-started", "2026-12-14 → 2027-05-15", "0/2", 0, 0, "pending"),
+        ("Assessment", "not-started", "2027-07-02 → 2027-08-30", "0/1", 0, 0, ""),
+        ("Close-out", "not-started", "2027-08-31 → 2027-08-31", "0/0", 0, 0, ""),
+    ]
+]
+"""The cycle-9-status table on AS_OF for the planned cycle."""
+
+AWAITING_APA = (
+    "cycle 9: c9/gate/-/apa-validation is asked; no deployment to wait in, so decide it with "
+    "`roundtable gates decide c9/gate/-/apa-validation` and run executive-session again"
+)
+MISSING_ALL = (
+    "cycle 9 cannot start executive-session: 26 required items are not in: "
+    "c9/deliverable/ib-domain-awareness/apa-inputs (pending, due 2026-06-05); "
+    "c9/deliverable/ib-domain-control/apa-inputs (pending, due 2026-06-05); "
+    "c9/deliverable/ib-institutional-strengthening/apa-inputs (pending, due 2026-06-05); "
+    "c9/deliverable/sst-air/apa-inputs (pending, due 2026-06-05); "
+    "c9/deliverable/sst-army/apa-inputs (pending, due 2026-06-05); "
+    "and 21 more (see the cycle-9-summary artifact)"
+)
+LATE_TWO = ("c9/deliverable/sst-army/apa-inputs", "c9/deliverable/-/read-ahead")
+MISSING_TWO = (
+    "cycle 9 cannot start executive-session: 2 required items are not in: "
+    "c9/deliverable/sst-army/apa-inputs (pending, due 2026-06-05); "
+    "c9/deliverable/-/read-ahead (pending, due 2026-07-21)"
+)
+
+
+def all_but(*keys: str) -> tuple[str, ...]:
+    return tuple(k for k in EXECUTIVE_INPUTS if k not in keys)
+
+
+def assert_ended(api: Api, done: Run, name: str, message: str, *, failed: bool = False) -> None:
+    """The run's final state, as the flow returned it and as the server holds it."""
+    assert (done.state.name, done.state.message) == (name, message)
+    assert done.state.is_failed() is failed
+    assert done.state.is_completed() is not failed
+    stored = api.flow_run(done).state
+    assert stored is not None
+    assert (stored.name, stored.message) == (name, message)
+
+
+def assert_labelled(api: Api, done: Run, name: str, tags: list[str]) -> None:
+    flow_run = api.flow_run(done)
+    assert (flow_run.name, sorted(flow_run.tags)) == (name, sorted(tags))
+
+
+def table(api: Api, done: Run, key: str) -> list[dict[str, Any]]:
+    artifact = api.artifacts(done)[key]
+    assert artifact.type == "table"
+    return list(json.loads(str(artifact.data)))
+
+
+def share(api: Api, done: Run, number: int = 9) -> float:
+    """The cycle's progress artifact: percent of phases completed."""
+    artifact = api.artifacts(done)[f"cycle-{number}-progress"]
+    assert artifact.type == "progress"
+    return float(str(artifact.data))
+
+
+def summary(api: Api, done: Run) -> str:
+    artifact = api.artifacts(done)["cycle-9-summary"]
+    assert artifact.type == "markdown"
+    return str(artifact.data)
+
+
+# --- plan-cycle --------------------------------------------------------------------------
+
+
+class TestPlanCycle:
+    def test_plans_opens_and_publishes_the_cycle_open_on_as_of(self, api: Api, flow_home: Path) -> None:
+        """On a new home it creates the store, plans cycle 9, completes its opening, starts
+        the group meetings, publishes the status and writes the feeds."""
+        done = run(plan_cycle, as_of=AS_OF)
+        assert done.state.is_completed()
+        assert done.result == {
+            "cycle": 9,
+            "changes": {"created": 217, "updated": 0, "cancelled": 0, "restored": 0, "unchanged": 0},
+            "status": {
+                "phase": "group-meetings",
+                "recorded_phase": "executive-prep",
+                "overdue": 97,
+                "phases_completed": 1,
+            },
+        }
+        assert_labelled(api, done, "cycle-9-plan-cycle", ["cycle:9", "phase:opening"])
+        assert progress() == PLANNED
+        assert [(a, d) for a, _, d in changes() if a.startswith("phase-")] == [
+            ("phase-opened", {"phase": "group-meetings"}),
+            ("phase-opened", {"phase": "opening"}),
+            ("phase-completed", {"phase": "opening"}),
+        ]
+        assert api.said(done) == [
+            ("roundtable.phase.started", 9, "group-meetings"),
+            ("roundtable.phase.started", 9, "opening"),
+            ("roundtable.phase.completed", 9, "opening"),
+        ]
+        [changed] = [e for e in api.events(done) if e.event == "roundtable.plan.changed"]
+        assert changed.resource.id == "roundtable.cycle.9"
+        assert changed.payload == {
+            "created": 217,
+            "updated": 0,
+            "cancelled": 0,
+            "restored": 0,
+            "unchanged": 0,
+        }
+        assert sorted(api.artifacts(done)) == STATUS_ARTIFACTS
+        assert api.latest("cycle-9-status").flow_run_id == done.id
+        assert table(api, done, "cycle-9-status") == STATUS_AS_PLANNED
+        assert share(api, done) == pytest.approx(100 / 7)
+        assert summary(api, done).startswith(
+            "# Cycle 9 (2025-09-01 → 2027-08-31, 24 months)\n\n"
+            "As of **2026-11-25** the cycle is **open**; by the calendar it is in **group-meetings**; "
+            "the flows have taken it to **executive-prep**.\n\n"
+            "- Deliverables: 0/146 done, 0 submitted, **97 overdue**\n"
+            "- Phases completed: 1 of 7\n"
+            "- Gate *Tri-chairs validate the Annual Plan of Activities* (2026-08-04): **pending**\n"
+        )
+        assert len([p for p in (flow_home / "feeds").rglob("*") if p.is_file()]) == 41
+
+    @pytest.mark.usefixtures("planned")
+    def test_planning_again_changes_nothing(self, api: Api) -> None:
+        """A second plan-cycle finds every item unchanged: no plan or phase events, no rows."""
+        before = changes()
+        done = run(plan_cycle, cycle=9, as_of=AS_OF)
+        assert done.result["changes"] == {
+            "created": 0,
+            "updated": 0,
+            "cancelled": 0,
+            "restored": 0,
+            "unchanged": 217,
+        }
+        assert progress() == PLANNED
+        assert changes() == before
+        assert api.events(done) == []
+
+
+# --- group-meetings ----------------------------------------------------------------------
+
+
+class TestGroupMeetings:
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("as_of", "held", "late", "state", "said"),
+        [
+            (AS_OF, 35, 70, "open", ["started executive-prep"]),
+            (
+                NEXT_CYCLE_DAY,
+                58,
+                116,
+                "completed",
+                ["completed group-meetings", "started executive-prep"],
+            ),
+        ],
+        ids=["during-the-cycle", "after-the-last-meeting"],
+    )
+    def test_records_the_meetings_held_and_the_papers_late(
+        self,
+        api: Api,
+        as_of: dt.date,
+        held: int,
+        late: int,
+        state: str,
+        said: list[str],
+    ) -> None:
+        """It records meetings held and late agendas and minutes, opens the executive
+        preparation in its window, and after the cycle's last day completes the phase."""
+        done = run(group_meetings, cycle=9, as_of=as_of)
+        assert_ended(
+            api, done, "Completed", f"cycle 9: {held} of 58 meetings held, {late} agendas or minutes late"
+        )
+        assert_labelled(api, done, "cycle-9-group-meetings", ["cycle:9", "phase:group-meetings"])
+        recorded_state, outcome = progress()["group-meetings"]
+        assert recorded_state == state
+        assert {k: v for k, v in outcome.items() if k != "papers_missing"} == {
+            "as_of": as_of.isoformat(),
+            "meetings_held": held,
+            "meetings_total": 58,
+        }
+        assert len(outcome["papers_missing"]) == late
+        assert outcome["papers_missing"] == sorted(outcome["papers_missing"])
+        assert outcome["papers_missing"][0] == "c9/deliverable/ib-domain-awareness/agenda-1"
+        assert done.result == {"cycle": 9, **outcome}
+        assert progress()["executive-prep"] == ("open", {})
+        assert [f"{e.removeprefix('roundtable.phase.')} {p}" for e, _, p in api.said(done)] == said
+        assert sorted(api.artifacts(done)) == STATUS_ARTIFACTS
+
+    @pytest.mark.usefixtures("planned")
+    def test_running_again_after_completion_converges(self, api: Api) -> None:
+        """The same day again completes nothing new: no events, no change rows."""
+        run(group_meetings, cycle=9, as_of=NEXT_CYCLE_DAY)
+        before, rows = changes(), progress()
+        again = run(group_meetings, cycle=9, as_of=NEXT_CYCLE_DAY)
+        assert again.state.is_completed()
+        assert (changes(), progress()) == (before, rows)
+        assert api.events(again) == []
+
+
+# --- executive-session -------------------------------------------------------------------
+
+
+class TestExecutiveSessionNotReady:
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("handed_in", "message"),
+        [((), MISSING_ALL), (all_but(*LATE_TWO), MISSING_TWO)],
+        ids=["nothing-in", "two-missing"],
+    )
+    def test_names_what_is_missing_and_opens_nothing(
+        self, api: Api, handed_in: tuple[str, ...], message: str
+    ) -> None:
+        """Without every APA input and briefing in, the run fails NotReady listing them,
+        and the store is as it was."""
+        submit(*handed_in)
+        before = changes()
+        done = run(executive_session, as_of=AS_OF)
+        assert_ended(api, done, "NotReady", message, failed=True)
+        assert_labelled(api, done, "cycle-9-executive-session", ["cycle:9", "phase:executive-session"])
+        assert done.result == {"missing": [k for k in EXECUTIVE_INPUTS if k not in handed_in]}
+        assert progress() == PLANNED
+        assert changes() == before
+        apa = gate_view(APA)
+        assert (apa.state, apa.requested_at, apa.request_run, apa.decision) == (
+            GateState.pending,
+            None,
+            None,
+            None,
+        )
+        assert api.events(done) == []
+        assert sorted(api.artifacts(done)) == STATUS_ARTIFACTS
+        assert share(api, done) == pytest.approx(100 / 7)
+
+
+class TestExecutiveSessionGate:
+    @pytest.mark.usefixtures("planned")
+    def test_asks_the_tri_chairs_and_waits_for_their_decision(self, api: Api) -> None:
+        """With everything in, it completes the preparation, opens the session, records
+        the request for the APA validation and ends AwaitingDecision."""
+        submit(*EXECUTIVE_INPUTS)
+        before = len(changes())
+        started = dt.datetime.now(dt.UTC)
+        done = run(executive_session, as_of=AS_OF)
+        assert_ended(api, done, "AwaitingDecision", AWAITING_APA)
+        assert progress() == {
+            **PLANNED,
+            "executive-prep": ("completed", {"completed_when": "executive-session began"}),
+            "executive-session": ("open", {}),
+        }
+        apa = gate_view(APA)
+        assert (apa.state, apa.request_run, apa.decision) == (GateState.pending, str(done.id), None)
+        assert apa.expires_at is not None
+        assert apa.requested_at is not None
+        assert abs(apa.expires_at - apa.requested_at - dt.timedelta(days=30)) < dt.timedelta(seconds=1)
+        assert apa.requested_at >= started
+        assert [(a, k or d["phase"]) for a, k, d in changes()[before:]] == [
+            ("phase-opened", "executive-prep"),
+            ("phase-completed", "executive-prep"),
+            ("phase-opened", "executive-session"),
+            ("gate-requested", APA),
+        ]
+        events = api.events(done)
+        assert [(e.event, e.payload["phase"]) for e in events] == [
+            ("roundtable.phase.started", "executive-prep"),
+            ("roundtable.phase.completed", "executive-prep"),
+            ("roundtable.phase.started", "executive-session"),
+            ("roundtable.gate.requested", "executive-session"),
+        ]
+        assert events[3].payload == {
+            "cycle": 9,
+            "phase": "executive-session",
+            "gate": APA,
+            "run": str(done.id),
+            "expires_at": apa.expires_at.isoformat(),
+        }
+        assert [r.id for r in events[3].related][:1] == ["roundtable.cycle.9.phase.executive-session"]
+        assert share(api, done) == pytest.approx(200 / 7)
+
+    @pytest.mark.usefixtures("planned")
+    def test_allow_missing_goes_on_and_records_what_it_went_on_without(self, api: Api) -> None:
+        """With allow_missing the session opens without the two items, which its outcome
+        and the summary name."""
+        submit(*all_but(*LATE_TWO))
+        done = run(executive_session, as_of=AS_OF, allow_missing=True)
+        assert_ended(api, done, "AwaitingDecision", AWAITING_APA)
+        assert progress()["executive-session"] == ("open", {"went_on_without": list(LATE_TWO)})
+        assert gate_view(APA).request_run == str(done.id)
+        assert (
+            "- executive-session is waiting for or went on without: "
+            "c9/deliverable/sst-army/apa-inputs, c9/deliverable/-/read-ahead\n"
+        ) in summary(api, done)
+        assert api.said(done) == [
+            ("roundtable.phase.started", 9, "executive-prep"),
+            ("roundtable.phase.completed", 9, "executive-prep"),
+            ("roundtable.phase.started", 9, "executive-session"),
+            ("roundtable.gate.requested", 9, "executive-session"),
+        ]
+
+    @pytest.mark.usefixtures("planned")
+    def test_a_rejection_keeps_the_phase_open_and_the_next_run_asks_again(self, api: Api) -> None:
+        """Rejected with notes, the APA is asked for again by the next run: pending, with
+        that run's request, the session still open."""
+        submit(*EXECUTIVE_INPUTS)
+        run(executive_session, as_of=AS_OF)
+        rejected = decide_gate(APA, approved=False, notes="Add a maritime exercise", tri_chairs=("sedena",))
+        assert (rejected.state, rejected.decided_by) == (GateState.rejected, "sedena")
+        again = run(executive_session, as_of=AS_OF)
+        assert_ended(api, again, "AwaitingDecision", AWAITING_APA)
+        apa = gate_view(APA)
+        assert (apa.state, apa.request_run) == (GateState.pending, str(again.id))
+        assert progress()["executive-session"] == ("open", {})
+        assert [(a, d["from"]) for a, k, d in changes() if k == APA and a.startswith("gate-")] == [
+            ("gate-requested", "pending"),
+            ("gate-rejected", "pending"),
+            ("gate-requested", "rejected"),
+        ]
+        assert api.said(again) == [("roundtable.gate.requested", 9, "executive-session")]
+
+    @pytest.mark.usefixtures("planned")
+    def test_an_approval_completes_the_phase_and_opens_the_observation_visit(self, api: Api) -> None:
+        """Once the APA is validated in the store, the next run records its activities,
+        completes the session once and opens the visit, without asking again."""
+        submit(*EXECUTIVE_INPUTS)
+        asked = run(executive_session, as_of=AS_OF)
+        decide_gate(APA, approved=True, activities=ACTIVITIES)
+        done = run(executive_session, as_of=AS_OF)
+        assert_ended(
+            api,
+            done,
+            "Completed",
+            "cycle 9: executive-session completed "
+            "(c9/gate/-/apa-validation approved by usnorthcom, sedena, semar)",
+        )
+        outcome = {"validated_activities": list(ACTIVITIES), "validated_by": list(CHAIRS)}
+        assert done.result == outcome
+        assert progress() == {
+            **PLANNED,
+            "executive-prep": ("completed", {"completed_when": "executive-session began"}),
+            "executive-session": ("completed", outcome),
+            "observation-visit": ("open", {}),
+        }
+        assert [a for a, k, _ in changes() if k == APA] == ["planned", "gate-requested", "gate-approved"]
+        events = api.events(done)
+        assert [(e.event, e.payload["phase"]) for e in events] == [
+            ("roundtable.phase.completed", "executive-session"),
+            ("roundtable.phase.started", "observation-visit"),
+        ]
+        assert events[0].payload["outcome"] == outcome
+        both = api.said(asked) + api.said(done)
+        assert both.count(("roundtable.phase.completed", 9, "executive-session")) == 1
+        # The decision was recorded outside the flow: the flow records nothing new, so it
+        # announces no gate.decided (`roundtable gates decide` announces it; see TestResumedGate).
+        assert [e for e in both if e[0] == "roundtable.gate.decided"] == []
+        assert share(api, done) == pytest.approx(300 / 7)
+        assert "(2026-08-04): **approved** by usnorthcom, sedena, semar on 2026-11-25" in summary(api, done)
+
+    @pytest.mark.usefixtures("planned")
+    def test_an_invalid_decision_in_the_store_is_refused(self) -> None:
+        """An approval that validates no activity is refused before it is recorded."""
+        refused = r"^validated_activities: an approved APA lists at least one activity$"
+        with pytest.raises(InputError, match=refused):
+            decide_gate(APA, approved=True)
+        assert gate_view(APA).state is GateState.pending
+
+
+class TestResumedGate:
+    """A run under a deployment: `suspend_flow_run` answers at once with the form filled in
+    (the form class validates the answer, as the UI would)."""
+
+    @pytest.fixture
+    def resume_with(self, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]], list[Any]]:
+        asked: list[tuple[type[RunInput], int | None, str]] = []
+
+        def answer_with(answer: dict[str, Any]) -> list[Any]:
+            def suspend(*, wait_for_input: type[RunInput], timeout: int | None, key: str) -> RunInput:
+                asked.append((wait_for_input, timeout, key))
+                return wait_for_input(**answer)
+
+            monkeypatch.setattr(flows.gates.deployment, "get_id", lambda: "a-deployment")
+            monkeypatch.setattr(flows.gates, "suspend_flow_run", suspend)
+            return asked
+
+        return answer_with
+
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("answer", "name", "message", "gate", "said"),
+        [
+            (
+                {"approved": True, "tri_chairs": list(CHAIRS), "validated_activities": list(ACTIVITIES)},
+                "Completed",
+                "cycle 9: executive-session completed "
+                "(c9/gate/-/apa-validation approved by usnorthcom, sedena, semar)",
+                GateState.approved,
+                ["gate.decided", "phase.completed", "phase.started"],
+            ),
+            (
+                {"approved": False, "tri_chairs": ["sedena"], "notes": "Add a maritime exercise"},
+                "Rejected",
+                "cycle 9: c9/gate/-/apa-validation was not approved by sedena: Add a maritime exercise "
+                "— the phase stays open; run executive-session again to ask again",
+                GateState.rejected,
+                ["gate.decided"],
+            ),
+            (
+                {"approved": True, "tri_chairs": ["sedena"]},
+                "InvalidDecision",
+                "c9/gate/-/apa-validation: validated_activities: an approved APA lists at least one "
+                "activity; nothing was recorded: run executive-session again to ask again",
+                GateState.pending,
+                [],
+            ),
+        ],
+        ids=["approved", "rejected", "invalid"],
+    )
+    def test_the_answer_decides_how_the_run_ends(
+        self,
+        api: Api,
+        resume_with: Callable[[dict[str, Any]], list[Any]],
+        answer: dict[str, Any],
+        name: str,
+        message: str,
+        gate: GateState,
+        said: list[str],
+    ) -> None:
+        """The run suspends once with the APA form and its timeout, then records the answer
+        (gate.decided once) and ends by it."""
+        asked = resume_with(answer)
+        submit(*EXECUTIVE_INPUTS)
+        done = run(executive_session, as_of=AS_OF)
+        assert_ended(api, done, name, message, failed=name != "Completed")
+        [(form, timeout, key)] = asked
+        assert (form.__name__, timeout, key) == ("ApaValidation", SECONDS_PER_30_DAYS, "apa-validation")
+        assert gate_view(APA).state is gate
+        assert progress()["executive-session"][0] == ("completed" if gate is GateState.approved else "open")
+        assert [e.removeprefix("roundtable.") for e, _, _ in api.said(done)] == [
+            "phase.started",
+            "phase.completed",
+            "phase.started",
+            "gate.requested",
+            *said,
+        ]
+
+    @pytest.mark.usefixtures("apa_validated")
+    def test_the_exercise_form_offers_the_validated_activities(
+        self, api: Api, resume_with: Callable[[dict[str, Any]], list[Any]]
+    ) -> None:
+        """At the exercise selection the form's choices are the APA's activities, and the
+        chosen one is recorded."""
+        asked = resume_with({"approved": True, "tri_chairs": ["sedena", "semar"], "exercise": SELECTED})
+        done = run(observation_visit, as_of=VISIT_DAY)
+        assert done.state.is_completed()
+        [(form, _, key)] = asked
+        assert key == "exercise-selection"
+        assert form.model_json_schema()["properties"]["exercise"]["anyOf"][0]["enum"] == list(ACTIVITIES)
+        assert progress()["observation-visit"] == (
+            "completed",
+            {"exercise": SELECTED, "selected_by": ["sedena", "semar"]},
+        )
+        assert api.said(done) == [
+            ("roundtable.gate.requested", 9, "observation-visit"),
+            ("roundtable.gate.decided", 9, "observation-visit"),
+            ("roundtable.phase.completed", 9, "observation-visit"),
+            ("roundtable.phase.started", 9, "assessment"),
+        ]
+
+
+# --- observation-visit -------------------------------------------------------------------
+
+
+class TestObservationVisit:
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize("allow_missing", [False, True], ids=["strict", "allow-missing"])
+    def test_not_ready_before_the_apa_is_validated(self, api: Api, allow_missing: bool) -> None:
+        """The APA validation is required and a gate is never skipped, even with allow_missing."""
+        before = changes()
+        done = run(observation_visit, as_of=VISIT_DAY, allow_missing=allow_missing)
+        assert_ended(
+            api,
+            done,
+            "NotReady",
+            "cycle 9 cannot start observation-visit: 1 required items are not in: "
+            "c9/gate/-/apa-validation (pending, due 2026-08-04)",
+            failed=True,
+        )
+        assert_labelled(api, done, "cycle-9-observation-visit", ["cycle:9", "phase:observation-visit"])
+        assert (progress(), changes()) == (PLANNED, before)
+        assert api.events(done) == []
+
+    @pytest.mark.usefixtures("apa_validated")
+    def test_offers_only_the_validated_activities(self) -> None:
+        """The selection's form lists the APA's activities and nothing else."""
+        offered = offered_activities(flows.common.context(), number=9)
+        assert offered == ACTIVITIES
+        form = exercise_selection_form(flows.common.context().program, offered)
+        assert form.model_json_schema()["properties"]["exercise"] == {
+            "anyOf": [{"enum": list(ACTIVITIES), "type": "string"}, {"type": "null"}],
+            "default": None,
+            "title": "Exercise or training / Ejercicio o adiestramiento",
+        }
+        with pytest.raises(ValidationError):
+            form(approved=True, tri_chairs=["sedena"], exercise="Ex C")
+        with pytest.raises(
+            InputError, match=r"^exercise: 'Ex C' is not an activity of the validated APA \(Ex A; Ex B\)$"
+        ):
+            decide_gate(EXERCISE, approved=True, activities=("Ex C",))
+
+    @pytest.mark.usefixtures("apa_validated")
+    def test_a_selection_completes_the_phase_and_opens_the_assessment(self, api: Api) -> None:
+        """Asked, then decided in the store, the next run records the exercise and moves on."""
+        asked = run(observation_visit, as_of=VISIT_DAY)
+        assert_ended(
+            api,
+            asked,
+            "AwaitingDecision",
+            "cycle 9: c9/gate/-/exercise-selection is asked; no deployment to wait in, so decide it with "
+            "`roundtable gates decide c9/gate/-/exercise-selection` and run observation-visit again",
+        )
+        assert api.said(asked) == [("roundtable.gate.requested", 9, "observation-visit")]
+        decide_gate(EXERCISE, approved=True, activities=(SELECTED,), tri_chairs=("usnorthcom",))
+        done = run(observation_visit, as_of=VISIT_DAY)
+        assert_ended(
+            api,
+            done,
+            "Completed",
+            "cycle 9: observation-visit completed (c9/gate/-/exercise-selection approved by usnorthcom)",
+        )
+        outcome = {"exercise": SELECTED, "selected_by": ["usnorthcom"]}
+        assert (progress()["observation-visit"], progress()["assessment"]) == (
+            ("completed", outcome),
+            ("open", {}),
+        )
+        assert api.said(done) == [
+            ("roundtable.phase.completed", 9, "observation-visit"),
+            ("roundtable.phase.started", 9, "assessment"),
+        ]
+        assert share(api, done) == pytest.approx(400 / 7)
+
+
+# --- completed phases converge -----------------------------------------------------------
+
+
+class TestCompletedPhaseConverges:
+    @pytest.mark.parametrize(
+        ("state", "flow", "as_of", "message"),
+        [
+            ("apa_validated", executive_session, AS_OF, "cycle 9: executive-session was completed already"),
+            (
+                "exercise_selected",
+                observation_visit,
+                VISIT_DAY,
+                "cycle 9: observation-visit was completed already",
+            ),
+        ],
+        ids=["executive-session", "observation-visit"],
+    )
+    def test_running_a_completed_phase_again_changes_nothing(
+        self,
+        request: pytest.FixtureRequest,
+        api: Api,
+        state: str,
+        flow: Callable[..., Any],
+        as_of: dt.date,
+        message: str,
+    ) -> None:
+        """A completed phase's flow ends Completed saying so, with no event and no row."""
+        request.getfixturevalue(state)
+        before, rows = changes(), progress()
+        done = run(flow, as_of=as_of)
+        assert_ended(api, done, "Completed", message)
+        assert (changes(), progress()) == (before, rows)
+        assert api.events(done) == []
+        assert sorted(api.artifacts(done)) == STATUS_ARTIFACTS
+
+
+# --- assessment --------------------------------------------------------------------------
+
+
+class TestAssessment:
+    @pytest.mark.usefixtures("exercise_selected")
+    def test_not_ready_without_the_visit_report(self, api: Api) -> None:
+        """The assessment needs the observation visit's report in."""
+        done = run(assessment, as_of=ASSESSMENT_DAY)
+        assert progress()["assessment"] == ("open", {})
+        assert_ended(
+            api,
+            done,
+            "NotReady",
+            "cycle 9 cannot start assessment: 1 required items are not in: "
+            "c9/deliverable/-/visit-report (pending, due 2027-05-17)",
+            failed=True,
+        )
+
+    @pytest.mark.usefixtures("exercise_selected")
+    def test_allow_missing_goes_on_without_the_visit_report(self, api: Api) -> None:
+        """With allow_missing the open assessment records that it went on without the report."""
+        done = run(assessment, as_of=ASSESSMENT_DAY, allow_missing=True)
+        assert_ended(
+            api, done, "Waiting", "cycle 9: assessment open, waiting for c9/deliverable/-/ame-report"
+        )
+        state, outcome = progress()["assessment"]
+        assert (state, outcome["went_on_without"]) == ("open", ["c9/deliverable/-/visit-report"])
+        assert "- assessment is waiting for or went on without: c9/deliverable/-/visit-report\n" in summary(
+            api, done
+        )
+
+    @pytest.mark.usefixtures("exercise_selected")
+    def test_waits_for_the_ame_report_then_completes(self, api: Api) -> None:
+        """Open and Waiting until the AM&E report is in; then completed, close-out open,
+        and a third run changes nothing."""
+        submit("c9/deliverable/-/visit-report")
+        waiting = run(assessment, as_of=ASSESSMENT_DAY)
+        assert_ended(
+            api, waiting, "Waiting", "cycle 9: assessment open, waiting for c9/deliverable/-/ame-report"
+        )
+        assert progress()["assessment"][0] == "open"
+        assert api.events(waiting) == []
+        submit("c9/deliverable/-/ame-report")
+        done = run(assessment, as_of=ASSESSMENT_DAY)
+        assert_ended(api, done, "Completed", "cycle 9: assessment completed")
+        assert (progress()["assessment"], progress()["close-out"]) == (
+            ("completed", {"waiting_for": []}),
+            ("open", {}),
+        )
+        assert api.said(done) == [
+            ("roundtable.phase.completed", 9, "assessment"),
+            ("roundtable.phase.started", 9, "close-out"),
+        ]
+        assert share(api, done) == pytest.approx(500 / 7)
+        before = changes()
+        again = run(assessment, as_of=ASSESSMENT_DAY)
+        assert_ended(api, again, "Completed", "cycle 9: assessment completed")
+        assert changes() == before
+        assert api.events(again) == []
+
+    @pytest.mark.usefixtures("exercise_selected")
+    def test_the_summary_says_what_the_assessment_waits_for(self, api: Api) -> None:
+        """The summary artifact names the AM&E report the open assessment waits for."""
+        submit("c9/deliverable/-/visit-report")
+        waiting = run(assessment, as_of=ASSESSMENT_DAY)
+        assert progress()["assessment"] == ("open", {"waiting_for": ["c9/deliverable/-/ame-report"]})
+        assert "- assessment is waiting for or went on without: c9/deliverable/-/ame-report\n" in summary(
+            api, waiting
+        )
+
+    @pytest.mark.usefixtures("apa_validated")
+    def test_refuses_while_the_exercise_selection_is_pending(self, api: Api) -> None:
+        """With the report in but no exercise selected, the run fails naming the gate."""
+        submit("c9/deliverable/-/visit-report")
+        before, rows = changes(), progress()
+        done = run(assessment, as_of=ASSESSMENT_DAY)
+        assert_ended(
+            api,
+            done,
+            "Failed",
+            "Flow run encountered an exception: InputError: cycle 9: observation-visit is not done, "
+            "its gate c9/gate/-/exercise-selection is pending",
+            failed=True,
+        )
+        assert (changes(), progress()) == (before, rows)
+        assert api.events(done) == []
+
+
+# --- close-cycle -------------------------------------------------------------------------
+
+
+class TestCloseCycle:
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("cycle", "as_of"), [(9, dt.date(2027, 8, 30)), (None, AS_OF)], ids=["the-day-before", "mid-cycle"]
+    )
+    def test_refuses_before_the_last_day(self, api: Api, cycle: int | None, as_of: dt.date) -> None:
+        """Before 2027-08-31 the run fails with the InputError and changes nothing."""
+        before = changes()
+        done = run(close_cycle, cycle=cycle, as_of=as_of)
+        assert_ended(
+            api,
+            done,
+            "Failed",
+            "Flow run encountered an exception: InputError: "
+            f"cycle 9 closes on 2027-08-31, not before (as of {as_of})",
+            failed=True,
+        )
+        assert_labelled(api, done, "cycle-9-close-cycle", ["cycle:9", "phase:close-out"])
+        assert (progress(), changes(), progress(10)) == (PLANNED, before, {})
+        assert api.events(done) == []
+
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("cycle", "as_of"), [(9, NEXT_CYCLE_DAY), (None, LAST_DAY)], ids=["next-day", "last-day"]
+    )
+    def test_closes_the_cycle_and_opens_the_next(self, api: Api, cycle: int | None, as_of: dt.date) -> None:
+        """Every phase of cycle 9 is completed, what is left open is recorded, and cycle 10
+        is planned and opened."""
+        done = run(close_cycle, cycle=cycle, as_of=as_of)
+        assert_ended(
+            api, done, "Completed", "cycle 9 closed with 146 deliverables left open; cycle 10 is open"
+        )
+        assert_labelled(api, done, "cycle-9-close-cycle", ["cycle:9", "phase:close-out"])
+        rows = progress()
+        left_open = rows.pop("close-out")[1]["left_open"]
+        closed = ("completed", {"closed_with_cycle": True})
+        assert rows == {
+            "opening": ("completed", {"items": 217}),
+            "group-meetings": closed,
+            "executive-prep": closed,
+            "executive-session": closed,
+            "observation-visit": closed,
+            "assessment": closed,
+        }
+        assert len(left_open) == 146
+        assert left_open == sorted(left_open)
+        assert set(EXECUTIVE_INPUTS) < set(left_open)
+        assert done.result == {"cycle": 9, "left_open": left_open, "next": 10}
+        assert progress(10) == PLANNED
+        completed = [(9, "group-meetings", "completed")]
+        started_and_completed = [
+            (9, p, s)
+            for p in ("executive-prep", "executive-session", "observation-visit", "assessment", "close-out")
+            for s in ("started", "completed")
+        ]
+        assert api.said(done) == [
+            *[(f"roundtable.phase.{s}", n, p) for n, p, s in [*completed, *started_and_completed]],
+            ("roundtable.phase.started", 10, "group-meetings"),
+            ("roundtable.phase.started", 10, "opening"),
+            ("roundtable.phase.completed", 10, "opening"),
+        ]
+        assert sorted(api.artifacts(done)) == [
+            "cycle-10-progress",
+            "cycle-10-status",
+            "cycle-10-summary",
+            *STATUS_ARTIFACTS,
+        ]
+        assert share(api, done) == 100.0
+        assert share(api, done, 10) == pytest.approx(100 / 7)
+
+    @pytest.mark.usefixtures("planned")
+    def test_closing_again_converges(self, api: Api) -> None:
+        """A second close finds every phase completed and cycle 10 planned: no events, no rows."""
+        run(close_cycle, cycle=9, as_of=NEXT_CYCLE_DAY)
+        before = (changes(), changes(10), progress(), progress(10))
+        again = run(close_cycle, cycle=9, as_of=NEXT_CYCLE_DAY)
+        assert_ended(
+            api, again, "Completed", "cycle 9 closed with 146 deliverables left open; cycle 10 is open"
+        )
+        assert (changes(), changes(10), progress(), progress(10)) == before
+        assert api.events(again) == []
+        assert completed_phases() == sorted(p.value for p in Phase)
+
+
+# --- check-overdue -----------------------------------------------------------------------
+
+MOST_LATE = {
+    "deliverable": "Agenda for Army Service Staff Talks (U.S. Army North – Mexican Army): meeting 1",
+    "key": "c9/deliverable/sst-army/agenda-1",
+    "owner": "sst-army",
+    "due": "2025-09-29",
+    "days late": 422,
+    "working days late": 283,
+}
+
+
+class TestCheckOverdue:
+    @pytest.mark.usefixtures("planned")
+    def test_reports_every_late_deliverable(self, api: Api) -> None:
+        """The overdue table, one event per late deliverable, and the count in the message."""
+        done = run(check_overdue, as_of=AS_OF)
+        assert_ended(
+            api,
+            done,
+            "Completed",
+            "cycle 9: 97 deliverables overdue on 2026-11-25, the most late 422 days "
+            "(c9/deliverable/sst-army/agenda-1)",
+        )
+        assert_labelled(api, done, "cycle-9-check-overdue", ["cycle:9", "phase:check-overdue"])
+        rows = table(api, done, "cycle-9-overdue")
+        assert len(rows) == 97
+        assert rows[0] == MOST_LATE
+        assert [r["days late"] for r in rows] == sorted((r["days late"] for r in rows), reverse=True)
+        assert done.result == {"cycle": 9, "as_of": "2026-11-25", "overdue": rows}
+        assert sorted(api.artifacts(done)) == ["cycle-9-overdue", *STATUS_ARTIFACTS]
+        events = api.events(done)
+        assert {e.event for e in events} == {"roundtable.deliverable.overdue"}
+        assert sorted(e.payload["key"] for e in events) == sorted(r["key"] for r in rows)
+        [first] = [e for e in events if e.payload["key"] == MOST_LATE["key"]]
+        assert first.payload == {**MOST_LATE, "as_of": "2026-11-25"}
+        assert first.resource.id == "roundtable.deliverable.c9/deliverable/sst-army/agenda-1"
+        assert first.resource["roundtable.owner"] == "sst-army"
+        assert [(r.id, r.role) for r in first.related][:1] == [("roundtable.cycle.9", "cycle")]
+
+    @pytest.mark.usefixtures("planned")
+    def test_each_run_reports_each_late_deliverable_once(self, api: Api) -> None:
+        """Two runs on the same day each emit one event per late deliverable, with ids of
+        their own, and leave the store as it was."""
+        before = changes()
+        first, second = run(check_overdue, as_of=AS_OF), run(check_overdue, as_of=AS_OF)
+        keys = [sorted(e.payload["key"] for e in api.events(done)) for done in (first, second)]
+        assert len(keys[0]) == 97
+        assert keys[0] == keys[1]
+        ids = {e.id for done in (first, second) for e in api.events(done)}
+        assert len(ids) == 194
+        assert changes() == before
+
+    @pytest.mark.usefixtures("planned")
+    def test_nothing_overdue(self, api: Api) -> None:
+        """Before the first due date the table says so and no event is emitted."""
+        done = run(check_overdue, as_of=dt.date(2025, 9, 2))
+        assert_ended(api, done, "Completed", "cycle 9: 0 deliverables overdue on 2025-09-02")
+        assert table(api, done, "cycle-9-overdue") == [
+            {"deliverable": "nothing overdue", "key": "", "owner": "", "due": "", "days late": 0}
+        ]
+        assert api.events(done) == []
+
+    @pytest.mark.usefixtures("planned")
+    def test_a_gate_request_whose_time_ran_out_times_out(self, api: Api) -> None:
+        """A request past its expiry is marked timed-out (event and change row); it takes no
+        decision, and the phase's next run asks again."""
+        submit(*EXECUTIVE_INPUTS)
+        run(executive_session, as_of=AS_OF, gate_timeout_days=0.000_001)
+        time.sleep(0.2)
+        done = run(check_overdue, as_of=AS_OF)
+        apa = gate_view(APA)
+        assert apa.state is GateState.timed_out
+        assert apa.expires_at is not None
+        [timed_out] = [e for e in api.events(done) if e.event == "roundtable.gate.timed-out"]
+        assert timed_out.payload == {
+            "cycle": 9,
+            "phase": "executive-session",
+            "gate": APA,
+            "expired_at": apa.expires_at.isoformat(),
+        }
+        assert [a for a, k, _ in changes() if k == APA] == ["planned", "gate-requested", "gate-timed-out"]
+        refused = (
+            r"^c9/gate/-/apa-validation: the request timed out\b.*; run its phase flow again to ask again$"
+        )
+        with pytest.raises(InputError, match=refused):
+            decide_gate(APA, approved=True, activities=ACTIVITIES)
+        again = run(executive_session, as_of=AS_OF)
+        assert_ended(api, again, "AwaitingDecision", AWAITING_APA)
+        assert gate_view(APA).state is GateState.pending
+
+
+# --- publish-calendars -------------------------------------------------------------------
+
+
+class TestPublishCalendars:
+    def test_writes_the_feeds_once(self, api: Api, planned: Path) -> None:
+        """The first run writes every feed under ROUNDTABLE_HOME/feeds; the second finds
+        them unchanged and writes none."""
+        feeds = planned / "feeds"
+        assert not feeds.exists()
+        first = run(publish_calendars, as_of=AS_OF)
+        assert first.result == {"out": str(feeds), "written": 41, "unchanged": 0}
+        assert_labelled(api, first, "publish-calendars-2026-11-25", [])
+        files = {p: p.stat().st_mtime_ns for p in feeds.rglob("*") if p.is_file()}
+        assert len(files) == 41
+        assert {p.relative_to(feeds).parts[0] for p in files} == {"en", "es", "index.html"}
+        second = run(publish_calendars, as_of=AS_OF)
+        assert second.result == {"out": str(feeds), "written": 0, "unchanged": 41}
+        assert {p: p.stat().st_mtime_ns for p in feeds.rglob("*") if p.is_file()} == files
+
+
+# --- the gates' forms --------------------------------------------------------------------
+
+
+class TestGateForms:
+    def test_the_apa_form_offers_the_tri_chairs(self, program: Program) -> None:
+        """The APA validation form: approved and tri-chairs required, tri-chairs from the
+        three institutions, activities and notes optional."""
+        schema = apa_validation_form(program).model_json_schema()
+        assert schema["required"] == ["approved", "tri_chairs"]
+        assert schema["properties"]["tri_chairs"]["items"] == {"enum": list(CHAIRS), "type": "string"}
+        assert schema["properties"]["tri_chairs"]["minItems"] == 1
+        assert schema["properties"]["validated_activities"]["items"] == {
+            "maxLength": 200,
+            "minLength": 1,
+            "type": "string",
+        }
+        assert schema["properties"]["notes"]["maxLength"] == 2000
+
+    @pytest.mark.parametrize(
+        ("answer", "problem"),
+        [
+            ({"approved": True, "tri_chairs": []}, "tri_chairs"),
+            ({"approved": True, "tri_chairs": ["sedena", "navy"]}, "tri_chairs"),
+            (
+                {"approved": True, "tri_chairs": ["sedena"], "validated_activities": [" "]},
+                "validated_activities",
+            ),
+            ({"approved": True, "tri_chairs": ["sedena"], "extra": 1}, "extra"),
+        ],
+        ids=["no-tri-chair", "not-a-tri-chair", "blank-activity", "unknown-field"],
+    )
+    def test_the_apa_form_refuses_bad_answers(
+        self, program: Program, answer: dict[str, Any], problem: str
+    ) -> None:
+        """The form itself refuses what the UI must not send."""
+        with pytest.raises(ValidationError) as caught:
+            apa_validation_form(program)(**answer)
+        assert [e["loc"][0] for e in caught.value.errors()] == [problem]
+
+    @pytest.mark.parametrize(
+        ("phase", "decision"),
+        [
+            (
+                Phase.executive_session,
+                GateDecision(approved=True, tri_chairs=CHAIRS, notes="Validated", activities=ACTIVITIES),
+            ),
+            (
+                Phase.executive_session,
+                GateDecision(approved=False, tri_chairs=("sedena",), notes="Add a maritime exercise"),
+            ),
+            (
+                Phase.observation_visit,
+                GateDecision(approved=True, tri_chairs=("usnorthcom", "semar"), activities=(SELECTED,)),
+            ),
+            (
+                Phase.observation_visit,
+                GateDecision(approved=False, tri_chairs=("semar",), notes="None fits the window"),
+            ),
+        ],
+        ids=["apa-approved", "apa-rejected", "exercise-selected", "exercise-rejected"],
+    )
+    def test_a_decision_survives_the_form(
+        self, program: Program, phase: Phase, decision: GateDecision
+    ) -> None:
+        """input_from_decision fills the phase's form, and decision_from_input reads the
+        same decision back from it."""
+        answer = input_from_decision(phase, decision)
+        form = (
+            apa_validation_form(program)
+            if phase is Phase.executive_session
+            else exercise_selection_form(program, ACTIVITIES)
+        )
+        assert decision_from_input(phase, form(**answer).model_dump()) == decision
+        assert decision_from_input(phase, answer) == decision
+
+    def test_input_from_decision_has_the_form_fields(self) -> None:
+        """The run input names each form's fields: activities at the APA, one exercise or
+        none at the selection."""
+        approved = GateDecision(approved=True, tri_chairs=("sedena",), activities=ACTIVITIES)
+        assert input_from_decision(Phase.executive_session, approved) == {
+            "approved": True,
+            "tri_chairs": ["sedena"],
+            "notes": "",
+            "validated_activities": ["Ex A", "Ex B"],
+        }
+        rejected = GateDecision(approved=False, tri_chairs=("semar",), notes="No")
+        assert input_from_decision(Phase.observation_visit, rejected) == {
+            "approved": False,
+            "tri_chairs": ["semar"],
+            "notes": "No",
+            "exercise": None,
+        }
