@@ -24,6 +24,9 @@ KeyPath = tuple[str | int, ...]
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+"""Byte-order marks of UTF-16, which Windows editors offer as "Unicode"."""
+
 MAX_CONFIG_BYTES = 1_000_000
 """A program file is a few dozen kilobytes; anything far larger is a mistake."""
 
@@ -68,6 +71,8 @@ def load_program(path: Path, *, check_schedule: bool = True) -> tuple[Program, P
         where = _TOML_POSITION.search(str(exc))
         line = f":{where.group(1)}" if where else ""
         raise ConfigError(f"{path}{line}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: arrays or tables nested too deeply for a program file") from None
     if not data:
         raise ConfigError(f"{path}: the program file is empty")
     try:
@@ -99,6 +104,8 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the program file: {exc.strerror}") from None
+    if raw.startswith(_UTF16_MARKS):
+        raise ConfigError(f"{path}: UTF-16 text, not UTF-8: save the file as UTF-8")
     if b"\x00" in raw:
         raise ConfigError(f"{path}: binary data, not a TOML program file")
     try:
@@ -116,6 +123,11 @@ def _first_validation_error(source: ProgramSource, exc: ValidationError) -> Conf
         message = "unknown key"
     elif first["type"] == "missing":
         message = "required key is missing"
+    elif first["type"] == "too_short":  # pydantic says "List should have at least 1 item after validation"
+        wanted, has = first["ctx"]["min_length"], first["ctx"]["actual_length"]
+        message = f"needs at least {wanted} {'entry' if wanted == 1 else 'entries'} (has {has})"
+    elif first["type"] == "string_too_short":
+        message = "must not be empty"
     else:
         message = first["msg"]
         if message.startswith("Value error, "):

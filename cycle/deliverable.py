@@ -14,7 +14,10 @@ import datetime as dt
 from enum import StrEnum
 
 from cycle.business_calendar import BusinessCalendar
-from cycle.errors import TransitionError
+from cycle.errors import InputError, TransitionError
+
+MAX_NOTE = 2000
+"""A remark or reason kept with a deliverable's record: a paragraph, as for gate notes."""
 
 
 class DeliverableState(StrEnum):
@@ -55,6 +58,21 @@ def transition(state: DeliverableState, action: Action, *, key: str = "deliverab
         allowed = sorted(a.value for (s, a) in _TRANSITIONS if s is state)
         hint = f"; from {state.value} you can {', '.join(allowed)}" if allowed else ""
         raise TransitionError(f"{key} is {state.value}: cannot {action.value} it{hint}") from None
+
+
+def check_note(note: str | None) -> str | None:
+    """The note as given, or `InputError` if it is no paragraph of text.
+
+    >>> check_note("sent by email")
+    'sent by email'
+    """
+    if note is None:
+        return None
+    if "\x00" in note:
+        raise InputError("note: must be text (a NUL character is not)")
+    if len(note) > MAX_NOTE:
+        raise InputError(f"note: at most {MAX_NOTE} characters (got {len(note)})")
+    return note
 
 
 def is_overdue(state: DeliverableState, due: dt.date, as_of: dt.date) -> bool:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
 from cycle.cycles import Cycle, cycle_by_number, cycle_on
-from cycle.deliverable import Action
+from cycle.deliverable import Action, check_note
 from cycle.errors import NotFoundError, StoreError
 from cycle.program import Program
 from cycle.schedule import business_calendar, plan_or_explain
@@ -117,7 +117,8 @@ def status(ctx: Context, *, number: int | None, as_of: dt.date) -> CycleStatus:
 def record(
     ctx: Context, *, key: str, action: Action, actor: str, now: dt.datetime, note: str | None = None
 ) -> DeliverableView:
+    checked = check_note(note)
     ctx.store.require_ready()
     return ctx.store.transaction(
-        lambda s: record_deliverable_action(s, key=key, action=action, actor=actor, now=now, note=note)
+        lambda s: record_deliverable_action(s, key=key, action=action, actor=actor, now=now, note=checked)
     )

@@ -133,6 +133,30 @@ def _actor(by: str | None) -> str:
         return "unknown"
 
 
+def _base_url(value: str, param_hint: str) -> str:
+    """An http(s) address with a host and nothing a link could be broken by, without its last /."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- reading it checks the port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or len(value) > 500
+        or any(ch.isspace() or ch in "\"'<>\\`" or not ch.isprintable() for ch in value)
+    ):
+        raise typer.BadParameter(
+            f"{value!r} is not an http(s) address such as https://feeds.example.org", param_hint=param_hint
+        )
+    return value.rstrip("/")
+
+
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -641,6 +665,7 @@ def feeds_serve(
     ] = None,
 ) -> None:
     """Serve subscribers' private feeds and subscription pages (ASGI on uvicorn)."""
+    public = _base_url(base_url, "--base-url") if base_url is not None else None
     ctx = _context(reads_only=True)
     import logging
 
@@ -663,7 +688,7 @@ def feeds_serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     typer.echo(f"Serving feeds from {ctx.store.description} on http://{host}:{port} (Ctrl-C stops)")
     uvicorn.run(
-        create_app(cache, base_url=base_url), host=host, port=port, access_log=False, log_level="warning"
+        create_app(cache, base_url=public), host=host, port=port, access_log=False, log_level="warning"
     )
 
 
@@ -692,8 +717,7 @@ def subscribers_add(
 
     if not name.strip() or len(name) > 200 or any(ch in name for ch in "\r\n\x00"):
         raise typer.BadParameter("give a name of 1-200 characters on one line", param_hint="NAME")
-    if not base_url.startswith(("http://", "https://")):
-        raise typer.BadParameter(f"{base_url!r} is not an http(s) address", param_hint="--base-url")
+    base = _base_url(base_url, "--base-url")
     audiences = []
     for text in dict.fromkeys(audience):
         try:
@@ -713,7 +737,6 @@ def subscribers_add(
             actor=f"cli:{_actor(None)}",
         )
     )
-    base = base_url.rstrip("/")
     page = f"{base}/subscribe/{token}"
     feeds = {a: f"{base}/feeds/{token}/{a}.ics?lang={_lang(lang)}" for a in audiences}
     if json_output:
@@ -971,7 +994,8 @@ def main(argv: Sequence[str] | None = None, *, runner: Callable[..., Any] | None
             sys.stdout.write(exc.format_message() + "\n")
             return
         ctx = getattr(exc, "ctx", None)
-        _fail(f"{exc.format_message()} (see --help)", ctx.command_path if ctx is not None else "roundtable")
+        message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix, for enums
+        _fail(f"{message} (see --help)", ctx.command_path if ctx is not None else "roundtable")
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     if isinstance(result, int) and result:

@@ -657,3 +657,49 @@ end = { anchor = "cycle-end" }
         """Offsets on local times and years far outside the program's are config errors, not tracebacks."""
         path, line = write_mutated(tmp_path, old, new)
         assert config_error(path) == f"{path}:{line}: {key_path}: {message}"
+
+
+class TestRegressionsFromTheBadInputCorpus:
+    """Faults the malformed files of tests/data/bad/ found, each stated as the rule it broke."""
+
+    def test_arrays_nested_too_deeply_are_a_config_error_not_a_recursion_error(self, tmp_path: Path) -> None:
+        """tomllib recurses per nesting level: 2000 nested arrays were a RecursionError traceback."""
+        path = tmp_path / "roundtable.toml"
+        path.write_text("schema = 1\nx = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+        assert config_error(path) == f"{path}: arrays or tables nested too deeply for a program file"
+
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+    def test_a_utf16_file_is_named_as_utf16_not_as_binary(self, tmp_path: Path, encoding: str) -> None:
+        """Windows editors save "Unicode" as UTF-16 with a byte-order mark: say so, not "binary data"."""
+        path = tmp_path / "roundtable.toml"
+        text = shipped_text()
+        path.write_bytes(
+            text.encode(encoding) if encoding == "utf-16" else ("\ufeff" + text).encode(encoding)
+        )
+        assert config_error(path) == f"{path}: UTF-16 text, not UTF-8: save the file as UTF-8"
+
+    @pytest.mark.parametrize(
+        ("old", "new", "key_path", "message"),
+        [
+            (
+                'members = ["usnorthcom", "sedena"]\nline_of_effort = "domain-control"',
+                'members = []\nline_of_effort = "domain-control"',
+                "bodies[0].members",
+                "needs at least 1 entry (has 0)",
+            ),
+            (
+                'countries = ["US", "MX"]',
+                "countries = []",
+                "business_calendar.countries",
+                "needs at least 1 entry (has 0)",
+            ),
+            ('short = { en = "BMCR"', 'short = { en = ""', "program.short.en", "must not be empty"),
+        ],
+        ids=["body-without-members", "no-countries", "empty-text"],
+    )
+    def test_an_empty_list_or_text_is_said_in_words_not_in_pydantic_terms(
+        self, tmp_path: Path, old: str, new: str, key_path: str, message: str
+    ) -> None:
+        """Not "List should have at least 1 item after validation, not 0"."""
+        path, line = write_mutated(tmp_path, old, new)
+        assert config_error(path) == f"{path}:{line}: {key_path}: {message}"
