@@ -17,12 +17,14 @@ import html
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -30,6 +32,7 @@ from starlette.routing import Route
 from calendars.audience import Audience
 from calendars.catalogue import Catalogue
 from calendars.feed import FeedOptions, FeedRequest, build_feed, feed_name
+from calendars.ratelimit import RateLimit, RateLimited
 from calendars.tokens import plausible, token_hash
 from cycle.errors import NotFoundError
 from cycle.program import LANGS, Lang, Program
@@ -46,6 +49,8 @@ ACCESS_WRITE_INTERVAL = dt.timedelta(minutes=10)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # the URL carries the token
+    # Nothing but the subscription page is meant to render; even a 404 may not load or frame.
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
@@ -119,6 +124,8 @@ class FeedCache:
         """The active subscriber holding `token`, or None (unknown and revoked alike)."""
         if not plausible(token):
             return None
+        # Looked up by the hash of what was presented, never compared as a token: the timing
+        # tells nothing about how close a guess was (calendars/tokens.py; a test shows why).
         found = self._subscribers.get(token_hash(token))
         return None if found is None or found.revoked else found
 
@@ -177,8 +184,15 @@ def _not_found() -> Response:
     return PlainTextResponse("Not Found\n", status_code=404, headers=SECURITY_HEADERS)
 
 
-def create_app(cache: FeedCache, *, base_url: str | None = None) -> Any:
-    """The ASGI app. `base_url` is the public address for links (default: the request's)."""
+def create_app(
+    cache: FeedCache,
+    *,
+    base_url: str | None = None,
+    rate_limit: RateLimit | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Any:
+    """The ASGI app. `base_url` is the public address for links (default: the request's);
+    `rate_limit` the requests allowed per client address (default `RateLimit()`)."""
 
     def feed(request: Request) -> Response:
         cache.refresh()
@@ -225,13 +239,33 @@ def create_app(cache: FeedCache, *, base_url: str | None = None) -> Any:
             Route("/subscribe/{token}", subscribe, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
-        exception_handlers={404: lambda _request, _exc: _not_found()},  # no route: the same 404
+        exception_handlers={
+            404: lambda _request, _exc: _not_found(),  # no route: the same 404
+            HTTPException: _http_error,  # 405 and the like, with the same headers
+            Exception: lambda _request, _exc: PlainTextResponse(  # logged by _RedactedAccessLog
+                "Internal Server Error\n", status_code=500, headers=SECURITY_HEADERS
+            ),
+        },
     )
-    return _RedactedAccessLog(app)
+    app.router.redirect_slashes = False  # a trailing slash is a 404 like any unknown path, not a redirect
+    limited = RateLimited(
+        app, rate_limit or RateLimit(), headers=SECURITY_HEADERS, clock=clock or time.monotonic
+    )
+    return _RedactedAccessLog(limited)
+
+
+def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = {**SECURITY_HEADERS, **(exc.headers or {})}
+    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=headers)
 
 
 class _RedactedAccessLog:
-    """Access log lines with the token replaced by `***`: tokens never reach a log."""
+    """Access log lines with the token replaced by `***`: tokens never reach a log.
+
+    A fault inside the app is logged here as one redacted error line (no traceback, which
+    could carry the path) and answered 500 with no detail; the ASGI server never sees it.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -247,8 +281,31 @@ class _RedactedAccessLog:
                 status["code"] = message["status"]
             await send(message)
 
-        await self.app(scope, receive, record)
+        try:
+            await self.app(scope, receive, record)
+        except Exception as exc:  # noqa: BLE001 -- any fault: one redacted line, a bare 500
+            secret = _token_in(scope["path"])
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+            if secret:
+                detail = detail.replace(secret, "***")
+            log.error(  # noqa: TRY400 -- no traceback: its frames and messages may hold the token
+                "%s %s failed: %s", scope["method"], redact(scope["path"]), detail[:300]
+            )
+            if status["code"] == 0:
+                await PlainTextResponse("Internal Server Error\n", status_code=500, headers=SECURITY_HEADERS)(
+                    scope, receive, record
+                )
+            else:
+                status["code"] = 500
         log.info("%s %s %s", scope["method"], redact(scope["path"]), status["code"])
+
+
+def _token_in(path: str) -> str | None:
+    """The path segment that holds a token in `/feeds/TOKEN/...` and `/subscribe/TOKEN`."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] in ("feeds", "subscribe") and parts[2]:
+        return parts[2]
+    return None
 
 
 def redact(path: str) -> str:

@@ -663,6 +663,12 @@ def feeds_serve(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="Public address for links on subscription pages.")
     ] = None,
+    rate_limit: Annotated[
+        int,
+        typer.Option(
+            "--rate-limit", min=0, max=100_000, help="Requests per minute per client address (0: no limit)."
+        ),
+    ] = 60,
 ) -> None:
     """Serve subscribers' private feeds and subscription pages (ASGI on uvicorn)."""
     public = _base_url(base_url, "--base-url") if base_url is not None else None
@@ -673,6 +679,7 @@ def feeds_serve(
 
     from calendars.catalogue import shipped_catalogue
     from calendars.feed import FeedOptions
+    from calendars.ratelimit import RateLimit
     from calendars.server import FeedCache, create_app
 
     ctx.store.require_ready()
@@ -688,7 +695,11 @@ def feeds_serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     typer.echo(f"Serving feeds from {ctx.store.description} on http://{host}:{port} (Ctrl-C stops)")
     uvicorn.run(
-        create_app(cache, base_url=public), host=host, port=port, access_log=False, log_level="warning"
+        create_app(cache, base_url=public, rate_limit=RateLimit(requests=rate_limit, per_seconds=60)),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
     )
 
 

@@ -7,11 +7,17 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cycle.program import Program
+from cycle.schedule import plan_cycle
+from cycle.store.database import Store
+from cycle.store.repository import apply_plan
+from tests.calendars.feedserver import NOW, Setup
 
 JS = Path(__file__).resolve().parent.parent / "js"
 
@@ -53,3 +59,13 @@ def icaljs_files(icaljs: Callable[[bytes], dict[str, Any]]) -> Callable[[list[Pa
         return data
 
     return parse
+
+
+@pytest.fixture
+def setup(tmp_path: Path, program: Program) -> Iterator[Setup]:
+    """The feed server on a fresh SQLite store with cycle 9 planned and one subscriber."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'roundtable.db'}")
+    store.migrate()
+    store.transaction(lambda s: apply_plan(s, plan=plan_cycle(program, 9), now=NOW, actor="test"))
+    yield Setup(store, program)
+    store.dispose()

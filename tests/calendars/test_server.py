@@ -8,88 +8,17 @@ import asyncio
 import datetime as dt
 import gzip
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-import httpx
 import pytest
 
-from calendars.catalogue import shipped_catalogue
-from calendars.feed import FeedOptions
-from calendars.server import FeedCache, create_app, redact
-from calendars.tokens import new_token, token_hash
+from calendars.server import redact
+from calendars.tokens import new_token
 from cycle.deliverable import Action
-from cycle.program import Program
-from cycle.schedule import plan_cycle
-from cycle.store.database import Store
-from cycle.store.repository import add_subscriber, apply_plan, record_deliverable_action, revoke_subscriber
-
-NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
-
-
-class Client:
-    """A real HTTP client (httpx) speaking to the ASGI app in-process."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                return await client.request(method, url, **kwargs)
-
-        return asyncio.run(send())
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def head(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("HEAD", url, **kwargs)
-
-
-class Setup:
-    def __init__(self, store: Store, program: Program) -> None:
-        self.store = store
-        self.program = program
-        self.token = self.subscribe("SEDENA liaison", ["org-sedena", "deliverables"], "es")
-        self.cache = FeedCache(
-            program=program,
-            catalogue=shipped_catalogue(),
-            store=store,
-            options=FeedOptions(),
-            today=lambda: dt.date(2026, 11, 24),
-            now=lambda: NOW,
-        )
-        self.client = Client(create_app(self.cache))
-
-    def subscribe(self, name: str, audiences: list[str], lang: str) -> str:
-        token = new_token()
-        self.store.transaction(
-            lambda s: add_subscriber(
-                s,
-                name=name,
-                token_hash=token_hash(token),
-                audiences=audiences,
-                lang=lang,
-                now=NOW,
-                actor="test",
-            )
-        )
-        return token
-
-    def url(self, audience: str = "org-sedena", token: str | None = None, query: str = "") -> str:
-        return f"/feeds/{token or self.token}/{audience}.ics{query}"
-
-
-@pytest.fixture
-def setup(tmp_path: Path, program: Program) -> Iterator[Setup]:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'roundtable.db'}")
-    store.migrate()
-    store.transaction(lambda s: apply_plan(s, plan=plan_cycle(program, 9), now=NOW, actor="test"))
-    yield Setup(store, program)
-    store.dispose()
+from cycle.store.repository import record_deliverable_action, revoke_subscriber
+from tests.calendars.feedserver import NOW, Setup
 
 
 class TestFeedRequests:
@@ -232,3 +161,127 @@ class TestSubscriptionPage:
             [record] = list_subscribers(session)
         assert record.last_access_at == marker
         assert setup.client.get("/healthz").json()["status"] == "ok"
+
+
+def raw_get(app: Any, raw_path: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A GET whose path goes to the app byte for byte, as uvicorn passes `curl --path-as-is`
+    (httpx would remove the dot segments first)."""
+    path, _, query = raw_path.partition(b"?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(path.decode("latin-1")),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("192.0.2.9", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+TRAVERSALS = [
+    "/feeds/{token}/%2e%2e/all.ics",
+    "/feeds/{token}/%2E%2E%2Fall.ics",
+    "/feeds/{token}/..%2Fall.ics",
+    "/feeds/{token}/..%5Call.ics",
+    "/feeds/{token}/..\\all.ics",
+    "/feeds/{token}/org-sedena%2F..%2Fall.ics",
+    "/feeds/{token}/org-sedena.ics%00",
+    "/feeds/{token}%00/org-sedena.ics",
+    "/feeds/%2e%2e%2f{token}/org-sedena.ics",
+    "/feeds/{token}/org-sedena.ics/",
+    "/subscribe/{token}%2F..",
+    "/subscribe/..%2F{token}",
+    "/subscribe/{token}/",
+    "/%2e%2e/%2e%2e/etc/passwd",
+]
+LITERAL_DOTS = [
+    b"/feeds/{token}/../{token}/all.ics",
+    b"/feeds/{token}/./../all.ics",
+    b"/subscribe/{token}/..",
+    b"/feeds/../../etc/passwd",
+    b"/feeds/{token}/..\\..\\all.ics",
+]
+
+
+class TestHostileRequests:
+    @pytest.mark.parametrize("template", TRAVERSALS)
+    def test_encoded_dot_segments_backslashes_and_nul_get_the_one_404(
+        self, setup: Setup, template: str
+    ) -> None:
+        """Encoded `..`, backslashes, NUL and trailing slashes reach nothing: the same 404 as an
+        unknown token, with its security headers (the server reads no files, and an audience is
+        matched whole)."""
+        response = setup.client.get(template.format(token=setup.token))
+        assert (response.status_code, response.text) == (404, "Not Found\n")
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+    @pytest.mark.parametrize("template", LITERAL_DOTS)
+    def test_literal_dot_segments_sent_as_is_get_the_one_404(self, setup: Setup, template: bytes) -> None:
+        """`..` that no client library would have removed: still the same 404."""
+        app = setup.client.app
+        status, headers, body = raw_get(app, template.replace(b"{token}", setup.token.encode()))
+        assert (status, body) == (404, b"Not Found\n")
+        assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+    @pytest.mark.parametrize(
+        ("method", "path", "status"),
+        [
+            ("GET", "/feeds/{token}/org-sedena.ics", 200),
+            ("GET", "/feeds/{token}/org-sedena.ics?lang=fr", 400),
+            ("GET", "/feeds/{token}/all.ics", 404),
+            ("POST", "/feeds/{token}/org-sedena.ics", 405),
+            ("DELETE", "/subscribe/{token}", 405),
+            ("GET", "/healthz", 200),
+            ("GET", "/subscribe/{token}", 200),
+        ],
+    )
+    def test_every_response_carries_nosniff_and_a_restrictive_csp(
+        self, setup: Setup, method: str, path: str, status: int
+    ) -> None:
+        """Feeds, pages, refusals and the health check: nosniff, no referrer, `default-src 'none'`."""
+        response = setup.client.request(method, path.format(token=setup.token))
+        assert response.status_code == status
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["content-security-policy"].startswith("default-src 'none'; ")
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+    def test_a_fault_is_a_bare_500_and_one_error_line_without_the_token(
+        self, setup: Setup, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A store that turned into junk under the server: 500 with no detail, one redacted error
+        line and the access line, and neither the token nor a traceback in any log."""
+        setup.store.dispose()
+        Path(setup.store.description.removeprefix("sqlite:///")).write_bytes(b"junk " * 1000)
+        with caplog.at_level(logging.INFO):
+            response = setup.client.get(setup.url())
+        assert (response.status_code, response.text) == (500, "Internal Server Error\n")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        server_side = [r for r in caplog.records if not r.name.startswith("httpx")]  # httpx: the client
+        assert [(r.levelname, r.getMessage()) for r in server_side] == [
+            (
+                "ERROR",
+                "GET /feeds/***/org-sedena.ics failed: StoreError: cannot use the store at "
+                f"{setup.store.description}: file is not a database",
+            ),
+            ("INFO", "GET /feeds/***/org-sedena.ics 500"),
+        ]
+        assert all(r.exc_info is None for r in server_side)  # no traceback
+        assert not any(setup.token in r.getMessage() for r in server_side)

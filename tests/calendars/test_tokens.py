@@ -25,3 +25,21 @@ def test_only_the_hash_is_kept_and_it_differs_for_a_one_character_change() -> No
 def test_implausible_path_segments_are_not_tokens() -> None:
     """Dots, slashes, spaces and short strings are refused before any lookup."""
     assert not any(plausible(s) for s in ("..", "a/b", "short", "x" * 65, "abc def" * 5, "é" * 30))
+
+
+def common_prefix(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), len(a))
+
+
+def test_a_near_miss_token_hashes_nowhere_near_the_stored_hash() -> None:
+    """Why a lookup by hash needs no constant-time compare: the server compares the stored
+    hash with the hash of what was presented, and a guess that gets the first k characters of
+    the token right still shares only a chance prefix with the stored hash. So the time a
+    lookup takes says nothing about how much of a guess was right."""
+    issued = "Ks3v1Qm8ZpL0xYt7Rb2NcW5hUe9GjAo4"  # fixed, so the test is deterministic
+    stored = token_hash(issued)
+    shared = []
+    for k in range(len(issued)):
+        guess = issued[:k] + ("A" if issued[k] != "A" else "B") + issued[k + 1 :]
+        shared.append(common_prefix(token_hash(guess), stored))
+    assert max(shared) <= 3  # of 64 hex digits; the guesses shared 0-31 leading characters
