@@ -69,6 +69,8 @@ class Standing:
     """Working days in (as_of, due]; 0 once past it."""
     level: Level | None
     """The escalation level reached (overdue items only)."""
+    first_level: Level | None = None
+    """The level reached on becoming overdue (overdue items only)."""
 
     @property
     def severity(self) -> tuple[int, int, int]:
@@ -79,17 +81,18 @@ class Standing:
             -self.days_late,
         )
 
-    def notices(self) -> list[tuple[Notice, int]]:
-        """The notices this standing calls for, each as (notice, level index): due soon;
-        overdue; escalated to the level reached, if past the first. Levels skipped between
-        two checks are not announced after the fact: the current one says it all."""
+    def notices(self) -> list[tuple[Notice, Level | None]]:
+        """The notices this standing calls for, each with its level: due soon (no level);
+        overdue (the first level); escalated to the level reached, if past the first.
+        Levels skipped between two checks are not announced after the fact: the current
+        one says it all."""
         if self.due_soon:
-            return [(Notice.due_soon, 0)]
-        if not self.overdue or self.level is None:
+            return [(Notice.due_soon, None)]
+        if not self.overdue or self.level is None or self.first_level is None:
             return []
-        said = [(Notice.overdue, 0)]
-        if self.level.index > 0:
-            said.append((Notice.escalated, self.level.index))
+        said: list[tuple[Notice, Level | None]] = [(Notice.overdue, self.first_level)]
+        if self.level != self.first_level:
+            said.append((Notice.escalated, self.level))
         return said
 
 
@@ -196,6 +199,7 @@ class Deadlines:
             working_days_late=late_working,
             working_days_left=0,
             level=reached[-1] if reached else None,
+            first_level=rule.levels[0],
         )
 
     def standings(

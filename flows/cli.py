@@ -62,6 +62,10 @@ gates_app = typer.Typer(
     help="The tri-chairs' decisions: list the gates, enter a decision.", no_args_is_help=True
 )
 app.add_typer(gates_app, name="gates")
+automations_app = typer.Typer(
+    help="Notifications of late deliverables through Prefect automations.", no_args_is_help=True
+)
+app.add_typer(automations_app, name="automations")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where `feeds serve` listens by default; pass the public address with --base-url."""
@@ -968,6 +972,42 @@ def serve() -> None:
     from flows.deployments import build_deployments
 
     prefect_serve(*build_deployments(ctx))
+
+
+@automations_app.command("install")
+def automations_install(
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="POST each notification as JSON to this URL.")
+    ] = None,
+    block: Annotated[
+        list[str] | None,
+        typer.Option("--block", help="Also send through this notification block: BLOCK-TYPE/NAME."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create (or replace) the Prefect automations that send a notification for every
+    deliverable that comes due soon, becomes overdue or is escalated, against the Prefect
+    server in PREFECT_API_URL."""
+    ctx = _context(reads_only=True)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise typer.BadParameter(
+            "PREFECT_API_URL is not set: automations live on a Prefect server (`roundtable up`)",
+            param_hint="PREFECT_API_URL",
+        )
+    _prepare_prefect(ctx, quiet=True)
+    from flows.automations import install
+
+    installed = install(webhook=webhook, blocks=list(block or []))
+    if json_output:
+        _print_json(
+            [
+                {"name": i.name, "event": i.event, "id": str(i.automation_id), "blocks": list(i.blocks)}
+                for i in installed
+            ]
+        )
+        return
+    for i in installed:
+        typer.echo(f"{i.name}: {i.event} -> {', '.join(i.blocks)} (automation {i.automation_id})")
 
 
 @app.command()

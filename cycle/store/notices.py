@@ -69,22 +69,21 @@ def record_notices(
         row = rows[standing.item.key.to_string()]
         assert row.id is not None
         for notice, level in standing.notices():
-            if (row.id, notice.value, level, standing.due) in given:
+            index = level.index if level else 0
+            if (row.id, notice.value, index, standing.due) in given:
                 continue
             record = NoticeRecord(
                 item_id=row.id,
                 notice=notice.value,
-                level=level,
-                level_slug=standing.level.definition.slug
-                if standing.level and notice is not Notice.due_soon
-                else None,
+                level=index,
+                level_slug=level.slug if level else None,
                 due=standing.due,
                 working_days_late=standing.working_days_late,
                 noticed_at=now,
             )
             session.add(record)
             new.append((row, record))
-            given.add((row.id, notice.value, level, standing.due))
+            given.add((row.id, notice.value, index, standing.due))
             log_change(
                 session,
                 at=now,

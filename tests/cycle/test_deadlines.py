@@ -105,7 +105,7 @@ class TestDueSoon:
             assert (standing.due_soon, standing.working_days_left, standing.notices()) == (
                 True,
                 left,
-                [(Notice.due_soon, 0)],
+                [(Notice.due_soon, None)],
             )
 
     def test_default_reminder_is_five_working_days(self, deadlines: Deadlines) -> None:
@@ -167,7 +167,10 @@ class TestEscalation:
         level, not to the one it skipped between two checks."""
         standing = deadlines.standing(deliverable("apa-inputs", FRI_11), PENDING, dt.date(2026, 10, 5))
         assert standing is not None
-        assert standing.notices() == [(Notice.overdue, 0), (Notice.escalated, 2)]
+        assert [(notice, level.slug if level else None) for notice, level in standing.notices()] == [
+            (Notice.overdue, "owner"),
+            (Notice.escalated, "tri-chairs-staff"),
+        ]
 
     def test_standings_sort_most_severe_first(self, deadlines: Deadlines) -> None:
         """Level first, then working days late; due-soon items after the late ones."""
