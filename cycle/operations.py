@@ -17,7 +17,9 @@ from cycle.cycles import Cycle, cycle_by_number, cycle_on
 from cycle.deadlines import Deadlines, Standing
 from cycle.deliverable import Action, DeliverableState
 from cycle.errors import NotFoundError, StoreError
-from cycle.program import Program
+from cycle.metrics import DeliverableRecordView, Report
+from cycle.metrics import report as metrics_report
+from cycle.program import Lang, Program
 from cycle.schedule import business_calendar, plan_or_explain
 from cycle.settings import Settings
 from cycle.status import CycleStatus, TrackedItem, summarize
@@ -182,3 +184,18 @@ def record_notices(ctx: Context, *, check: DeadlineCheck, now: dt.datetime, acto
 def notices_announced(ctx: Context, *, ids: Sequence[int], now: dt.datetime) -> None:
     if ids:
         ctx.store.transaction(lambda s: mark_announced(s, ids=ids, now=now))
+
+
+def ame_report(ctx: Context, *, number: int | None, as_of: dt.date, lang: Lang = "en") -> Report:
+    """The AM&E on-time figures of cycle `number` (default: the one open on `as_of`), with
+    the trend over every planned cycle up to it."""
+    ctx.store.require_ready()
+    cycle = cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
+    with ctx.store.session() as session:
+        if cycle.number not in planned_cycle_numbers(session):
+            raise StoreError(
+                f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`"
+            )
+        views = list_deliverables(session)
+    records = [DeliverableRecordView(v.item, v.state, v.record.submitted_at) for v in views]
+    return metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)

@@ -33,6 +33,12 @@ class LangOption(StrEnum):
     es = "es"
 
 
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
 class StateOption(StrEnum):
     pending = "pending"
     submitted = "submitted"
@@ -401,6 +407,46 @@ def check_overdue(
         title = say("due_soon_count", count=len(result.due_soon))
         console.print(_table(title, tuple(say(h) for h in heading), rows))
     return 1 if result.overdue else 0
+
+
+@app.command()
+def report(
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="md (markdown), html (a page with the chart) or json.")
+    ] = ReportFormat.md,
+    json_output: JsonOpt = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """The AM&E report: on-time rate, mean days late and open items per body, line of
+    effort and cycle, with the trend across cycles as a chart."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import ame_report
+    from flows.report import report_html, report_json, report_markdown
+
+    language = _lang(lang)
+    result = ame_report(ctx, number=cycle, as_of=_today(as_of), lang=language)
+    chosen = ReportFormat.json if json_output else output_format
+    if chosen is ReportFormat.json:
+        text = json.dumps(report_json(result), indent=2, ensure_ascii=False) + "\n"
+    elif chosen is ReportFormat.html:
+        text = report_html(result, language)
+    else:
+        text = report_markdown(result, language, image=False)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from calendars.export import write_if_changed
+
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a directory: give a file name", param_hint="--out")
+    try:
+        write_if_changed(out, text.encode("utf-8"))
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write {out}: {exc.strerror or exc}", param_hint="--out") from None
+    typer.echo(f"wrote {out}")
 
 
 @app.command()

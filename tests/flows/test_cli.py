@@ -432,6 +432,73 @@ class TestCheckOverdue:
         assert "is empty: run `roundtable init` first" in err
 
 
+class TestReport:
+    def test_json_report_has_totals_trend_bodies_and_lines_of_effort(self, planned: Cli) -> None:
+        """As of 1 October 2025 only the first agenda (due 29 September) can be judged: 2
+        days overdue."""
+        found = planned.json("report", "--cycle", "9", "--as-of", "2025-10-01")
+        assert set(found) == {"as_of", "cycle", "totals", "by_cycle", "by_body", "by_line_of_effort"}
+        assert found["totals"] == {
+            "key": "total",
+            "name": "Cycle 9",
+            "total": 146,
+            "judged": 1,
+            "on_time": 0,
+            "late": 0,
+            "overdue": 1,
+            "waived": 0,
+            "open": 146,
+            "on_time_rate": 0.0,
+            "mean_days_late": 2.0,
+        }
+        assert [r["key"] for r in found["by_cycle"]] == ["9"]
+        assert [r["key"] for r in found["by_line_of_effort"]] == [
+            "domain-awareness",
+            "domain-control",
+            "institutional-strengthening",
+            "program-wide",
+        ]
+
+    @pytest.mark.parametrize(
+        ("fmt", "start"),
+        [
+            pytest.param(
+                "md", "# AM&E report: deliverables on time — Cycle 9, as of 2025-10-01", id="markdown"
+            ),
+            pytest.param("html", '<!doctype html><html lang="en">', id="html"),
+        ],
+    )
+    def test_formats_and_out_file(self, planned: Cli, tmp_path: Path, fmt: str, start: str) -> None:
+        """--format md|html to stdout, or written whole to --out."""
+        code, out, _ = planned("report", "--as-of", "2025-10-01", "--format", fmt)
+        assert code == 0
+        assert out.startswith(start)
+        target = tmp_path / f"report.{fmt}"
+        assert planned("report", "--as-of", "2025-10-01", "--format", fmt, "--out", str(target))[0] == 0
+        assert target.read_text(encoding="utf-8") == out
+
+    def test_html_draws_the_trend_and_escapes_names(self, planned: Cli) -> None:
+        """The page carries its chart as inline SVG and no script."""
+        _, out, _ = planned("report", "--as-of", "2025-10-01", "--format", "html", "--lang", "es")
+        assert "<svg" in out
+        assert "Tasa de entrega a tiempo por ciclo" in out
+        assert "<script" not in out
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            pytest.param(["--format", "pdf"], "Invalid value for '--format'", id="format"),
+            pytest.param(["--cycle", "10"], "cycle 10 is not planned yet", id="unplanned"),
+            pytest.param(["--out", "/"], "is a directory", id="out-is-a-directory"),
+        ],
+    )
+    def test_bad_input_is_one_line(self, planned: Cli, args: list[str], message: str) -> None:
+        code, out, err = planned("report", *args)
+        assert (code, out) == (2, "")
+        assert err.count("\n") == 1
+        assert message in err
+
+
 class TestHistory:
     def test_history_lists_every_roundtable_to_date(self, cli: Cli) -> None:
         """As of 2026-11-24: nine roundtables, 1-7 on 12-month cycles, 8-9 on 24-month cycles."""

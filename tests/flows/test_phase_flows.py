@@ -710,6 +710,21 @@ class TestAssessment:
         assert api.events(again) == []
 
     @pytest.mark.usefixtures("exercise_selected")
+    def test_attaches_the_ame_report_with_its_chart(self, api: Api) -> None:
+        """The AM&E figures as a markdown artifact: the chart as an image, the trend as
+        text, and an overdue count that agrees with the overdue check's."""
+        submit("c9/deliverable/-/visit-report")
+        waiting = run(assessment, as_of=ASSESSMENT_DAY)
+        artifact = api.artifacts(waiting)["cycle-9-ame-report"]
+        assert artifact.type == "markdown"
+        text = str(artifact.data)
+        assert text.startswith(f"# AM&E report: deliverables on time — Cycle 9, as of {ASSESSMENT_DAY}\n")
+        assert "![On-time rate by cycle](data:image/svg+xml;base64," in text
+        overdue = len(check_deadlines(flows.common.context(), number=9, as_of=ASSESSMENT_DAY).overdue)
+        assert f" · overdue: {overdue} · " in text
+        assert "| Cycle 9 | " in text
+
+    @pytest.mark.usefixtures("exercise_selected")
     def test_the_summary_says_what_the_assessment_waits_for(self, api: Api) -> None:
         """The summary artifact names the AM&E report the open assessment waits for."""
         submit("c9/deliverable/-/visit-report")
