@@ -95,7 +95,7 @@ def trend_svg(report: Report, lang: Lang = "en") -> str:
     each bar; cycles with nothing judged yet show no bar."""
     rows = report.by_cycle
     bar, gap, left, top, height = 46, 18, 48, 36, 180
-    width = left + len(rows) * (bar + gap) + gap
+    width = max(left + len(rows) * (bar + gap) + gap, 360)  # room for the title
     title = html.escape(WORDS["trend"][lang])
     total = top + height + 48
     parts = [
@@ -145,7 +145,8 @@ def _bars(report: Report) -> list[str]:
 
 
 def report_markdown(report: Report, lang: Lang = "en", *, image: bool = True) -> str:
-    """Markdown tables; the trend as an embedded SVG image (`image`) and as text bars."""
+    """Markdown tables, and the trend as an embedded SVG image (the Prefect UI shows it)
+    or, with `image=False` (a terminal), as text bars."""
     header = "| | " + " | ".join(WORDS[c][lang] for c in COLUMNS) + " |"
     rule = "|---|" + "---:|" * len(COLUMNS)
 
@@ -165,7 +166,8 @@ def report_markdown(report: Report, lang: Lang = "en", *, image: bool = True) ->
     if image:
         encoded = base64.b64encode(trend_svg(report, lang).encode()).decode()
         lines += [f"![{WORDS['trend'][lang]}](data:image/svg+xml;base64,{encoded})", ""]
-    lines += ["```", *_bars(report), "```", ""]
+    else:
+        lines += ["```", *_bars(report), "```", ""]
     lines += [f"## {WORDS['by_cycle'][lang]}", "", *table(report.by_cycle), ""]
     lines += [f"## {WORDS['by_body'][lang]}", "", *table(report.by_body), ""]
     lines += [f"## {WORDS['by_loe'][lang]}", "", *table(report.by_line_of_effort), ""]
