@@ -121,18 +121,52 @@ def _check(services: Services) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+def _operator_block(services: Services, url: str) -> None:
+    """A notification block an operator made in the UI (here: another Custom Webhook)."""
+    code = (
+        "from prefect.blocks.notifications import CustomWebhookNotificationBlock as B; "
+        f"B(name='secretariat', url='{url}', json_data={{'text': '{{{{subject}}}}'}})"
+        ".save('secretariat-desk', overwrite=True)"
+    )
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code],
+        env=services.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def test_each_notice_reaches_the_webhook_once(server: Services) -> None:
-    """Install the automations, run the check twice: the receiver gets exactly one
-    notification per reminder, overdue deliverable and escalation, none on the re-run."""
-    with Receiver() as receiver:
-        installed = _roundtable(server, "automations", "install", "--webhook", receiver.url, "--json")
+    """Install the automations, run the check twice: the webhook gets exactly one
+    notification per reminder, overdue deliverable and escalation, none on the re-run,
+    and so does a notification block the operator configured."""
+    with Receiver() as receiver, Receiver() as desk:
+        _operator_block(server, desk.url)
+        args = [
+            "automations",
+            "install",
+            "--webhook",
+            receiver.url,
+            "--block",
+            "custom-webhook/secretariat-desk",
+        ]
+        installed = _roundtable(server, *args, "--json")
         assert installed.returncode == 0, installed.stderr
         assert [(a["name"], a["blocks"]) for a in json.loads(installed.stdout)] == [
-            (f"roundtable: deliverable {n}", ["custom-webhook/roundtable-webhook"])
+            (
+                f"roundtable: deliverable {n}",
+                ["custom-webhook/roundtable-webhook", "custom-webhook/secretariat-desk"],
+            )
             for n in ("due-soon", "overdue", "escalated")
         ]
-        again = _roundtable(server, "automations", "install", "--webhook", receiver.url, "--json")
+        again = _roundtable(server, *args, "--json")
         assert again.returncode == 0, again.stderr
+        missing = _roundtable(server, "automations", "install", "--block", "custom-webhook/nobody")
+        assert (missing.returncode, missing.stderr.count("\n")) == (2, 1)
+        assert "no such block on the Prefect server" in missing.stderr
         automations = server.post("/automations/filter", {})
         assert sorted(a["name"] for a in automations) == [
             "roundtable: deliverable due-soon",
@@ -141,9 +175,11 @@ def test_each_notice_reaches_the_webhook_once(server: Services) -> None:
         ]
         time.sleep(5)  # the server's trigger service picks up new automations
         _check(server)
-        _wait("five notifications", lambda: len(receiver.received) >= 5, 90)
+        _wait("five notifications", lambda: len(receiver.received) >= 5 and len(desk.received) >= 5, 90)
         _check(server)
         time.sleep(15)
+        assert len(desk.received) == 5
+        assert sorted(r["text"] for r in desk.received) == sorted(r["subject"] for r in receiver.received)
         bodies = sorted(
             (json.loads(r["body"]) for r in receiver.received), key=lambda b: (b["notice"], b["key"])
         )
