@@ -113,12 +113,3 @@ def mark_announced(session: Session, *, ids: Sequence[int], now: dt.datetime) ->
         record.announced_at = now
         session.add(record)
     session.flush()
-
-
-def list_notices(session: Session, *, cycle: int | None = None) -> list[NoticeView]:
-    query = select(ItemRecord, NoticeRecord).join(
-        NoticeRecord, col(NoticeRecord.item_id) == col(ItemRecord.id)
-    )
-    if cycle is not None:
-        query = query.where(ItemRecord.cycle == cycle)
-    return [_view(row, record) for row, record in session.exec(query.order_by(col(NoticeRecord.id)))]
