@@ -40,7 +40,7 @@ from cycle.status import TrackedItem
 from cycle.store.repository import tracked_items
 
 AS_OF = dt.date(2026, 11, 25)
-SIZES = {"small": (6, 2, 1), "full": (60, 10, 5)}
+SIZES = {"small": (3, 1, 1), "full": (60, 10, 2)}
 """bodies, cycles, repetitions"""
 TARGET = 1.5
 
