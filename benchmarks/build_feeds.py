@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from cycle.status import TrackedItem
 from cycle.store.repository import tracked_items
 
 AS_OF = dt.date(2026, 11, 25)
-SIZES = {"small": (3, 1, 1), "full": (60, 10, 2)}
+SIZES = {"small": (3, 1, 1), "full": (60, 10, 1)}
 """bodies, cycles, repetitions"""
 TARGET = 1.5
 
@@ -145,9 +146,13 @@ def main() -> None:
         with ctx.store.session() as session:
             tracked = tracked_items(session, cycle=None)
         ctx.store.dispose()
+        started = time.perf_counter()
         feeds = roundtable_feeds(ctx, tracked)
+        first = time.perf_counter() - started
         specs = [plain(Calendar.from_ical(feed)) for feed in feeds]
+        started = time.perf_counter()
         same = floor_feeds(specs) == feeds
+        first_floor = time.perf_counter() - started
         events = sum(feed.count(b"BEGIN:VEVENT") + feed.count(b"BEGIN:VTODO") for feed in feeds)
         print(
             f"{len(feeds)} feeds, {events} events and tasks, {sum(map(len, feeds)) / 1e6:.1f} MB; "
@@ -157,10 +162,13 @@ def main() -> None:
             raise SystemExit("the floor does not build the same feeds: it would not be a floor")
         timings = interleaved(
             {"roundtable": lambda: roundtable_feeds(ctx, tracked), "floor": lambda: floor_feeds(specs)},
-            repeat=repeat,
+            repeat=repeat - 1,
         )
         compare(
-            "figure 2: build every feed", timings["roundtable"].best, timings["floor"].best, target=TARGET
+            "figure 2: build every feed",
+            min((first, *timings["roundtable"].seconds)),
+            min((first_floor, *timings["floor"].seconds)),
+            target=TARGET,
         )
 
 

@@ -80,18 +80,6 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def timed(work: Callable[[], object], *, repeat: int, setup: Callable[[], object] | None = None) -> Timing:
-    """Run `work` `repeat` times (after `setup`, untimed, each time)."""
-    seconds = []
-    for _ in range(repeat):
-        if setup is not None:
-            setup()
-        started = time.perf_counter()
-        work()
-        seconds.append(time.perf_counter() - started)
-    return Timing(tuple(seconds))
-
-
 def interleaved(works: dict[str, Callable[[], object]], *, repeat: int) -> dict[str, Timing]:
     """Time several things taking turns (a, b, a, b, ...), so that a change in the
     machine's load falls on all of them alike."""
