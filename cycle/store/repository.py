@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlalchemy import Connection, insert
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Connection, Row, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from cycle.deliverable import Action, DeliverableState, transition
 from cycle.errors import InputError, NotFoundError
@@ -88,7 +89,7 @@ def item_columns(item: PlannedItem) -> dict[str, Any]:
     }
 
 
-def to_planned_item(row: ItemRecord) -> PlannedItem:
+def to_planned_item(row: ItemRecord | Row[Any]) -> PlannedItem:
     """Rebuild the domain item from its row, instants back in their own zone."""
 
     def local(instant: dt.datetime | None) -> pendulum.DateTime | None:
@@ -312,20 +313,35 @@ def planned_cycle_numbers(session: Session) -> list[int]:
 
 def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
     """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
-    gate state, or planned; its revision and the time of its last change."""
+    gate state, or planned; its revision and the time of its last change.
+
+    Reads plain rows, not ORM objects: building three objects per item cost more than
+    the rest of a re-plan's read-back (benchmarks/plan_program)."""
+    item = SQLModel.metadata.tables[ItemRecord.__tablename__]
     query = (
-        select(ItemRecord, DeliverableRecord, GateRecord)
+        sa_select(
+            *item.columns,
+            col(DeliverableRecord.state).label("deliverable_state"),
+            col(DeliverableRecord.updated_at).label("deliverable_updated_at"),
+            col(GateRecord.state).label("gate_state"),
+            col(GateRecord.updated_at).label("gate_updated_at"),
+        )
+        .select_from(item)
         .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
         .outerjoin(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
         .order_by(col(ItemRecord.id))
     )
     if cycle is not None:
-        query = query.where(ItemRecord.cycle == cycle)
+        query = query.where(col(ItemRecord.cycle) == cycle)
     tracked = []
-    for row, deliverable, gate in session.exec(query):
-        record = deliverable or gate
-        status = CANCELLED if row.status == CANCELLED else (record.state if record else PLANNED)
-        changed = max(row.updated_at, record.updated_at) if record else row.updated_at
+    for row in session.execute(query):
+        state, updated = (
+            (row.deliverable_state, row.deliverable_updated_at)
+            if row.deliverable_state is not None
+            else (row.gate_state, row.gate_updated_at)
+        )
+        status = CANCELLED if row.status == CANCELLED else (state if state is not None else PLANNED)
+        changed = max(row.updated_at, updated) if updated is not None else row.updated_at
         tracked.append(
             TrackedItem(item=to_planned_item(row), status=status, revision=row.revision, changed_at=changed)
         )
