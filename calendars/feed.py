@@ -186,7 +186,14 @@ class _Writer:
         self.catalogue = catalogue
         self.lang = lang
         self.options = options
-        self.tracked = tracked
+        self.bodies = {body.slug: body for body in program.bodies}
+        # The live deliverables by cycle and body, to find those due around a meeting,
+        # session or visit without a pass over every item for each (quadratic at scale:
+        # benchmarks/build_feeds).
+        self.deliverables: dict[tuple[int, str | None], list[PlannedItem]] = {}
+        for entry in tracked:
+            if entry.item.kind is ItemKind.deliverable and entry.active:
+                self.deliverables.setdefault((entry.item.key.cycle, entry.item.body), []).append(entry.item)
         self.as_of = as_of
         self.deadlines = Deadlines(program, business_calendar(program))
 
@@ -243,7 +250,7 @@ class _Writer:
     def _categories(self, item: PlannedItem) -> list[str]:
         categories = [self.text(f"category.{item.kind.value}")]
         if item.body is not None:
-            body = next((b for b in self.program.bodies if b.slug == item.body), None)
+            body = self.bodies.get(item.body)
             if body is not None:
                 categories.append(self.text(f"category.{body.kind.value}"))
                 if body.line_of_effort:
@@ -254,7 +261,7 @@ class _Writer:
         item = entry.item
         lines = []
         if item.body is not None:
-            body = next((b for b in self.program.bodies if b.slug == item.body), None)
+            body = self.bodies.get(item.body)
             if body is not None:
                 lines.append(f"{self.text('label.body')}: {body.name.get(self.lang)}")
                 if body.line_of_effort:
@@ -274,27 +281,16 @@ class _Writer:
 
     def _due_around(self, item: PlannedItem) -> list[PlannedItem]:
         """The deliverables tied to a meeting (its agenda and minutes) or to a session/visit."""
+        candidates = self.deliverables.get((item.key.cycle, item.body), [])
         if item.kind is ItemKind.meeting:
             suffix = f"-{item.key.name}"
-            related = [
-                t.item
-                for t in self.tracked
-                if t.item.kind is ItemKind.deliverable
-                and t.item.key.cycle == item.key.cycle
-                and t.item.body == item.body
-                and t.item.key.name.endswith(suffix)
-                and t.active
-            ]
+            related = [other for other in candidates if other.key.name.endswith(suffix)]
         elif item.kind in (ItemKind.executive_session, ItemKind.observation_visit):
             related = [
-                t.item
-                for t in self.tracked
-                if t.item.kind is ItemKind.deliverable
-                and t.item.key.cycle == item.key.cycle
-                and t.item.body is None
-                and t.item.phase.value in (item.kind.value, "executive-prep")
-                and (item.kind is ItemKind.executive_session or t.item.phase.value == item.kind.value)
-                and t.active
+                other
+                for other in candidates
+                if other.phase.value in (item.kind.value, "executive-prep")
+                and (item.kind is ItemKind.executive_session or other.phase.value == item.kind.value)
             ]
         else:
             return []

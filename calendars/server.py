@@ -10,6 +10,7 @@ up by hash and never logged; every refusal of a token is the same 404.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gzip
 import hashlib
@@ -24,6 +25,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -39,7 +41,7 @@ from cycle.program import LANGS, Lang, Program
 from cycle.status import TrackedItem
 from cycle.store.database import Store
 from cycle.store.models import SubscriberRecord
-from cycle.store.repository import list_subscribers, store_generation, tracked_items
+from cycle.store.repository import list_subscribers, read_generation, store_generation, tracked_items
 
 log = logging.getLogger("roundtable.feeds")
 
@@ -108,17 +110,29 @@ class FeedCache:
 
     def refresh(self) -> None:
         """Reload when the store changed (or the day did: cancelled items age out by day)."""
+        with self.store.connection() as connection:
+            generation = read_generation(connection)
+        today = self.today()
+        with self._lock:
+            if generation == self._generation and today == self._day:
+                return
         with self.store.session() as session:
             generation = store_generation(session)
-            today = self.today()
             with self._lock:
-                if generation == self._generation and today == self._day:
-                    return
                 self._tracked = tracked_items(session, cycle=None)
                 records = list_subscribers(session)
                 self._subscribers = {r.token_hash: _subscriber(r) for r in records}
                 self._feeds = {}
                 self._generation, self._day = generation, today
+
+    def cached(self, request: FeedRequest) -> BuiltFeed | None:
+        """The feed if it is built already (no work), else None."""
+        return self._feeds.get(request)
+
+    def due_for_touch(self, subscriber: Subscriber) -> bool:
+        """Whether `touch` would write (it writes at most every ACCESS_WRITE_INTERVAL)."""
+        last = self._accessed.get(subscriber.id)
+        return last is None or self.now() - last >= ACCESS_WRITE_INTERVAL
 
     def subscriber(self, token: str) -> Subscriber | None:
         """The active subscriber holding `token`, or None (unknown and revoked alike)."""
@@ -184,6 +198,47 @@ def _not_found() -> Response:
     return PlainTextResponse("Not Found\n", status_code=404, headers=SECURITY_HEADERS)
 
 
+class _Checks:
+    """The store check before each request, shared by the requests waiting at once.
+
+    A request waits for a check that *starts after it arrived*, so a change shows on the
+    very next request; but the requests that arrive while one check runs share the next
+    one, so 200 subscribers polling at once make a few checks, not 200 (the checks run in
+    a worker thread: a slow database never blocks the server's loop).
+    """
+
+    def __init__(self, cache: FeedCache) -> None:
+        self.cache = cache
+        self.running = False
+        self.next: asyncio.Future[None] | None = None
+
+    async def fresh(self) -> None:
+        if not self.running:
+            await self._run()
+            return
+        if self.next is None:
+            self.next = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self.next)
+
+    async def _run(self) -> None:
+        self.running = True
+        try:
+            await run_in_threadpool(self.cache.refresh)
+        finally:
+            waiting, self.next = self.next, None
+            self.running = False
+            if waiting is not None:
+                asyncio.get_running_loop().create_task(self._settle(waiting))
+
+    async def _settle(self, waiting: asyncio.Future[None]) -> None:
+        try:
+            await self._run()
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+            waiting.set_exception(exc)
+        else:
+            waiting.set_result(None)
+
+
 def create_app(
     cache: FeedCache,
     *,
@@ -193,9 +248,12 @@ def create_app(
 ) -> Any:
     """The ASGI app. `base_url` is the public address for links (default: the request's);
     `rate_limit` the requests allowed per client address (default `RateLimit()`)."""
+    checks = _Checks(cache)
 
-    def feed(request: Request) -> Response:
-        cache.refresh()
+    async def feed(request: Request) -> Response:
+        """Async: a feed already built (the usual case) is answered on the server's loop,
+        without a hop to a worker thread; building one and writing an access go to one."""
+        await checks.fresh()
         subscriber = cache.subscriber(request.path_params["token"])
         audience_name = request.path_params["audience"]
         if subscriber is None or audience_name not in subscriber.audiences:
@@ -214,8 +272,12 @@ def create_app(
         } | {r.slug for r in cache.program.roles}:
             return PlainTextResponse("unknown owner\n", status_code=400, headers=SECURITY_HEADERS)
         tasks = request.query_params.get("form") == "tasks"
-        built = cache.feed(FeedRequest(audience, lang, owner=owner, tasks=tasks))
-        cache.touch(subscriber)
+        wanted = FeedRequest(audience, lang, owner=owner, tasks=tasks)
+        built = cache.cached(wanted)
+        if built is None:
+            built = await run_in_threadpool(cache.feed, wanted)
+        if cache.due_for_touch(subscriber):
+            await run_in_threadpool(cache.touch, subscriber)
         return _conditional(request, built)
 
     def subscribe(request: Request) -> Response:

@@ -25,6 +25,24 @@ def _holidays(country: str, year: int) -> dict[dt.date, str]:
     return dict(holidays.country_holidays(country, years=year).items())
 
 
+@lru_cache(maxsize=256)
+def _running_counts(countries: tuple[str, ...], year: int) -> tuple[int, ...]:
+    """For each day of `year`, the working days of all `countries` from 1 January to it."""
+    calendar = BusinessCalendar(countries)
+    counts, total = [], 0
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        total += calendar.is_working_day(day)
+        counts.append(total)
+        day += dt.timedelta(days=1)
+    return tuple(counts)
+
+
+def _through(countries: tuple[str, ...], day: dt.date) -> int:
+    """Working days from 1 January of `day`'s year to `day`, both included."""
+    return _running_counts(countries, day.year)[day.timetuple().tm_yday - 1]
+
+
 class BusinessCalendar:
     """The shared business calendar of the program's countries (US and MX by default)."""
 
@@ -70,13 +88,19 @@ class BusinessCalendar:
         return current
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in the half-open interval (start, end]; 0 when end <= start."""
-        count = 0
-        current = start
-        while current < end:
-            current += dt.timedelta(days=1)
-            if self.is_working_day(current):
-                count += 1
+        """Working days in the half-open interval (start, end]; 0 when end <= start.
+
+        From running counts per year, not a walk over the days: the overdue check asks
+        this for every late deliverable (benchmarks/check_overdue).
+
+        >>> BusinessCalendar(("US", "MX")).working_days_between(dt.date(2026, 9, 14), dt.date(2026, 9, 18))
+        3
+        """
+        if end <= start:
+            return 0
+        count = _through(self.countries, end) - _through(self.countries, start)
+        for year in range(start.year, end.year):
+            count += _through(self.countries, dt.date(year, 12, 31))
         return count
 
     def first_working_run(self, day: dt.date, length: int) -> dt.date:

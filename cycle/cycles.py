@@ -7,6 +7,7 @@ Roundtables 1-7 ran on 12-month cycles listed in the program's history; from
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import pendulum
@@ -18,6 +19,7 @@ MAX_CYCLE = 1000
 """Far beyond any real program; keeps a typo such as `--cycle 90000` from planning centuries."""
 
 
+@functools.lru_cache(maxsize=1024)
 def last_day(start: dt.date, months: int) -> dt.date:
     """The last day of a window of `months` months opening on `start`.
 

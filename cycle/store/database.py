@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session
@@ -98,6 +98,15 @@ class Store:
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
+        except SQLAlchemyError as exc:
+            raise self._error("cannot use the store at", exc) from None
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A bare connection (no ORM session) for the cheapest reads; errors as `session`."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
         except SQLAlchemyError as exc:
             raise self._error("cannot use the store at", exc) from None
 

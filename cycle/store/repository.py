@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Connection, Row, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from cycle.deliverable import Action, DeliverableState, transition
 from cycle.errors import InputError, NotFoundError
@@ -86,14 +89,26 @@ def item_columns(item: PlannedItem) -> dict[str, Any]:
     }
 
 
-def to_planned_item(row: ItemRecord) -> PlannedItem:
+def to_planned_item(row: ItemRecord | Row[Any]) -> PlannedItem:
     """Rebuild the domain item from its row, instants back in their own zone."""
 
     def local(instant: dt.datetime | None) -> pendulum.DateTime | None:
         if instant is None:
             return None
         assert row.timezone is not None
-        return pendulum.instance(instant).in_timezone(row.timezone)
+        zone = _zone(row.timezone)
+        moved = instant.astimezone(zone)  # the standard library's conversion: 7x pendulum's
+        return pendulum.DateTime(
+            moved.year,
+            moved.month,
+            moved.day,
+            moved.hour,
+            moved.minute,
+            moved.second,
+            moved.microsecond,
+            tzinfo=zone,
+            fold=moved.fold,
+        )
 
     location = (
         Localized(en=row.location_en, es=row.location_es)
@@ -116,6 +131,32 @@ def to_planned_item(row: ItemRecord) -> PlannedItem:
     )
 
 
+@functools.cache
+def _zone(name: str) -> pendulum.Timezone:
+    """A zone by name, built once: building one reads its rules (benchmarks/plan_program)."""
+    return pendulum.timezone(name)
+
+
+def change_row(
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    cycle: int | None = None,
+    item_key: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One change-log row's columns."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "cycle": cycle,
+        "item_key": item_key,
+        "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+    }
+
+
 def log_change(
     session: Session,
     *,
@@ -128,12 +169,7 @@ def log_change(
 ) -> None:
     session.add(
         ChangeRecord(
-            at=at,
-            actor=actor,
-            action=action,
-            cycle=cycle,
-            item_key=item_key,
-            detail=json.dumps(detail or {}, sort_keys=True, default=str),
+            **change_row(at=at, actor=actor, action=action, cycle=cycle, item_key=item_key, detail=detail)
         )
     )
 
@@ -189,17 +225,32 @@ def apply_plan(session: Session, *, plan: CyclePlan, now: dt.datetime, actor: st
     existing = {
         row.key: row for row in session.exec(select(ItemRecord).where(ItemRecord.cycle == cycle.number))
     }
-    new_rows: list[tuple[ItemRecord, ItemKind]] = []
+    # New items, their deliverable and gate records and every change-log row are written
+    # with one multi-row INSERT each (in plan order, so the log keeps it): building an ORM
+    # object per row cost several times the database's own work (benchmarks/plan_program).
+    new_rows: list[dict[str, Any]] = []
+    tracked_kinds: dict[str, ItemKind] = {}
+    logged: list[dict[str, Any]] = []
     for item in plan.items:
         key = item.key.to_string()
         values = item_columns(item)
         row = existing.pop(key, None)
         if row is None:
-            row = ItemRecord(key=key, cycle=cycle.number, created_at=now, updated_at=now, **values)
-            session.add(row)
-            new_rows.append((row, item.kind))
+            new_rows.append(
+                {
+                    "key": key,
+                    "cycle": cycle.number,
+                    "status": PLANNED,
+                    "revision": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    **values,
+                }
+            )
+            if item.kind in (ItemKind.deliverable, ItemKind.gate):
+                tracked_kinds[key] = item.kind
             report.created.append(key)
-            log_change(session, at=now, actor=actor, action="planned", cycle=cycle.number, item_key=key)
+            logged.append(change_row(at=now, actor=actor, action="planned", cycle=cycle.number, item_key=key))
             continue
         changes = {
             k: [_jsonable(getattr(row, k)), _jsonable(v)] for k, v in values.items() if getattr(row, k) != v
@@ -218,8 +269,8 @@ def apply_plan(session: Session, *, plan: CyclePlan, now: dt.datetime, actor: st
         row.status = PLANNED
         row.revision += 1
         row.updated_at = now
-        log_change(
-            session, at=now, actor=actor, action=action, cycle=cycle.number, item_key=key, detail=changes
+        logged.append(
+            change_row(at=now, actor=actor, action=action, cycle=cycle.number, item_key=key, detail=changes)
         )
 
     for key, row in existing.items():
@@ -229,16 +280,26 @@ def apply_plan(session: Session, *, plan: CyclePlan, now: dt.datetime, actor: st
         row.revision += 1
         row.updated_at = now
         report.cancelled.append(key)
-        log_change(session, at=now, actor=actor, action="cancelled", cycle=cycle.number, item_key=key)
+        logged.append(change_row(at=now, actor=actor, action="cancelled", cycle=cycle.number, item_key=key))
 
-    session.flush()  # assigns ids to the new rows
-    for row, kind in new_rows:
-        assert row.id is not None
-        if kind is ItemKind.deliverable:
-            session.add(DeliverableRecord(item_id=row.id, updated_at=now))
-        elif kind is ItemKind.gate:
-            session.add(GateRecord(item_id=row.id, updated_at=now))
-    session.flush()
+    session.flush()  # the revised and cancelled rows
+    connection = session.connection()
+    if new_rows:
+        connection.execute(insert(ItemRecord), new_rows)
+        ids = connection.execute(
+            select(col(ItemRecord.key), col(ItemRecord.id)).where(ItemRecord.cycle == cycle.number)
+        ).all()
+        records: dict[ItemKind, list[dict[str, Any]]] = {ItemKind.deliverable: [], ItemKind.gate: []}
+        for key, item_id in ids:
+            if key in tracked_kinds:
+                records[tracked_kinds[key]].append(
+                    {"item_id": item_id, "state": "pending", "updated_at": now}
+                )
+        for model, kind in ((DeliverableRecord, ItemKind.deliverable), (GateRecord, ItemKind.gate)):
+            if records[kind]:
+                connection.execute(insert(model), sorted(records[kind], key=lambda r: r["item_id"]))
+    if logged:
+        connection.execute(insert(ChangeRecord), logged)
     return report
 
 
@@ -252,20 +313,35 @@ def planned_cycle_numbers(session: Session) -> list[int]:
 
 def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
     """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
-    gate state, or planned; its revision and the time of its last change."""
+    gate state, or planned; its revision and the time of its last change.
+
+    Reads plain rows, not ORM objects: building three objects per item cost more than
+    the rest of a re-plan's read-back (benchmarks/plan_program)."""
+    item = SQLModel.metadata.tables[ItemRecord.__tablename__]
     query = (
-        select(ItemRecord, DeliverableRecord, GateRecord)
+        sa_select(
+            *item.columns,
+            col(DeliverableRecord.state).label("deliverable_state"),
+            col(DeliverableRecord.updated_at).label("deliverable_updated_at"),
+            col(GateRecord.state).label("gate_state"),
+            col(GateRecord.updated_at).label("gate_updated_at"),
+        )
+        .select_from(item)
         .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
         .outerjoin(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
         .order_by(col(ItemRecord.id))
     )
     if cycle is not None:
-        query = query.where(ItemRecord.cycle == cycle)
+        query = query.where(col(ItemRecord.cycle) == cycle)
     tracked = []
-    for row, deliverable, gate in session.exec(query):
-        record = deliverable or gate
-        status = CANCELLED if row.status == CANCELLED else (record.state if record else PLANNED)
-        changed = max(row.updated_at, record.updated_at) if record else row.updated_at
+    for row in session.execute(query):
+        state, updated = (
+            (row.deliverable_state, row.deliverable_updated_at)
+            if row.deliverable_state is not None
+            else (row.gate_state, row.gate_updated_at)
+        )
+        status = CANCELLED if row.status == CANCELLED else (state if state is not None else PLANNED)
+        changed = max(row.updated_at, updated) if updated is not None else row.updated_at
         tracked.append(
             TrackedItem(item=to_planned_item(row), status=status, revision=row.revision, changed_at=changed)
         )
@@ -429,3 +505,12 @@ def store_generation(session: Session) -> int:
     """A number that grows with every change to the plan, deliverables, gates or
     subscribers (the change log's newest id): caches compare it to know they are stale."""
     return int(session.exec(select(func.max(ChangeRecord.id))).one() or 0)
+
+
+def read_generation(connection: Connection) -> int:
+    """`store_generation` on a bare connection: a quarter of the cost of a session, for
+    the feed server, which asks before every request (benchmarks/serve_feeds)."""
+    return int(connection.execute(_GENERATION).scalar() or 0)
+
+
+_GENERATION = select(func.max(ChangeRecord.id))

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from sqlalchemy import event
 
 from calendars.server import redact
 from calendars.tokens import new_token
@@ -86,6 +87,40 @@ class TestFeedRequests:
         after = setup.client.get(setup.url("deliverables"))
         assert after.headers["etag"] != first.headers["etag"]
         assert b"Estado: entregado" in after.content.replace(b"\r\n ", b"")
+
+    def test_requests_arriving_together_share_the_store_check(self, setup: Setup) -> None:
+        """Fifty polls at once all get their 304, after far fewer than fifty reads of the
+        store's generation; a change recorded before the next poll still shows in it."""
+        etag = setup.client.get(setup.url("deliverables")).headers["etag"]
+        reads: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "max(change_log.id)" in statement:
+                reads.append(statement)
+
+        async def poll_together() -> list[int]:
+            transport = httpx.ASGITransport(app=setup.client.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                answers = await asyncio.gather(
+                    *(
+                        client.get(setup.url("deliverables"), headers={"If-None-Match": etag})
+                        for _ in range(50)
+                    )
+                )
+            return [answer.status_code for answer in answers]
+
+        event.listen(setup.store.engine, "before_cursor_execute", count)
+        try:
+            assert asyncio.run(poll_together()) == [304] * 50
+        finally:
+            event.remove(setup.store.engine, "before_cursor_execute", count)
+        assert 1 <= len(reads) < 25
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+        assert setup.client.get(setup.url("deliverables"), headers={"If-None-Match": etag}).status_code == 200
 
 
 class TestRefusals:
