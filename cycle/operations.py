@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
@@ -23,6 +24,8 @@ from cycle.store.database import Store
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+    from cycle.store.backup import ExportSummary
 
 from cycle.store.repository import (
     DeliverableView,
@@ -121,3 +124,20 @@ def record(
     return ctx.store.transaction(
         lambda s: record_deliverable_action(s, key=key, action=action, actor=actor, now=now, note=note)
     )
+
+
+def export_document(ctx: Context) -> dict[str, Any]:
+    """The whole store as an export document (see cycle.store.backup)."""
+    from cycle.store.backup import export_store
+
+    info = ctx.program.program
+    identity = {"slug": info.slug, "name": info.name.model_dump(), "short": info.short.model_dump()}
+    return export_store(ctx.store, program=identity)
+
+
+def restore(ctx: Context, *, path: Path) -> ExportSummary:
+    """Import an export file into the (new, empty) store and migrate it to the newest schema."""
+    from cycle.store.backup import import_store, read_export
+
+    document = read_export(path)
+    return import_store(ctx.store, document, program_slug=ctx.program.program.slug)
