@@ -19,8 +19,11 @@ from icalendar import Alarm, Calendar, Event, Todo, vDuration, vText
 from calendars.audience import Audience, AudienceKind, shows
 from calendars.catalogue import Catalogue
 from calendars.timezones import vtimezone
+from cycle.deadlines import Deadlines, Standing
+from cycle.deliverable import DeliverableState
 from cycle.items import TIMED_KINDS, ItemKind, PlannedItem
 from cycle.program import Lang, Program
+from cycle.schedule import business_calendar
 from cycle.status import CANCELLED, TrackedItem
 
 PRODID = "-//Roundtable//BMCR calendar feeds//EN"
@@ -61,7 +64,8 @@ def build_feed(
     as_of: dt.date,
     options: FeedOptions = FeedOptions(),
 ) -> bytes:
-    """The feed's bytes. `as_of` only decides which cancelled items have aged out."""
+    """The feed's bytes. `as_of` decides which cancelled items have aged out and which
+    deadlines are marked overdue (by the program's `[deadlines]` rules)."""
     lang = request.lang
     chosen = sorted(
         (
@@ -71,7 +75,7 @@ def build_feed(
         ),
         key=lambda t: t.item.key.to_string(),
     )
-    writer = _Writer(program, catalogue, lang, options, tracked)
+    writer = _Writer(program, catalogue, lang, options, tracked, as_of)
     calendar = Calendar()
     name = feed_name(program, catalogue, request)
     calendar.add("prodid", PRODID)
@@ -176,12 +180,32 @@ class _Writer:
         lang: Lang,
         options: FeedOptions,
         tracked: Sequence[TrackedItem],
+        as_of: dt.date,
     ) -> None:
         self.program = program
         self.catalogue = catalogue
         self.lang = lang
         self.options = options
         self.tracked = tracked
+        self.as_of = as_of
+        self.deadlines = Deadlines(program, business_calendar(program))
+
+    def _overdue(self, entry: TrackedItem) -> tuple[Standing, dt.date] | None:
+        """A pending deliverable past its due date (and grace) on `as_of`, with the day it
+        reached its current escalation level: the feed changes on that day, not daily."""
+        item = entry.item
+        if item.kind is not ItemKind.deliverable or entry.status != DeliverableState.pending.value:
+            return None
+        standing = self.deadlines.standing(item, DeliverableState.pending, self.as_of)
+        if standing is None or not standing.overdue or standing.level is None:
+            return None
+        since = self.deadlines.last_on_time_day(item) + dt.timedelta(days=1)
+        if standing.level.after_working_days > 0:
+            since = max(
+                since,
+                self.deadlines.calendar.add_working_days(standing.due, standing.level.after_working_days),
+            )
+        return standing, since
 
     def text(self, key: str, **fields: object) -> str:
         return self.catalogue.text(key, self.lang, **fields)
@@ -192,13 +216,29 @@ class _Writer:
     def _common(self, component: Event | Todo, entry: TrackedItem) -> None:
         item = entry.item
         changed = (entry.changed_at or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).astimezone(dt.UTC)
+        summary = item.title.get(self.lang)
+        categories = self._categories(item)
+        description = self._description(entry)
+        overdue = self._overdue(entry)
+        if overdue is not None:
+            standing, since = overdue
+            changed = max(changed, dt.datetime.combine(since, dt.time(), dt.UTC))
+            summary = self.text("label.overdue_prefix") + summary
+            categories.append(self.text("label.overdue"))
+            assert standing.level is not None
+            level = standing.level.definition.name.get(self.lang)
+            description += "\n" + self.text(
+                "label.overdue_since",
+                day=self.deadlines.last_on_time_day(item) + dt.timedelta(days=1),
+                level=level,
+            )
         component.add("uid", uid(item))
         component.add("dtstamp", changed)
         component.add("last-modified", changed)
         component.add("sequence", entry.revision)
-        component.add("summary", item.title.get(self.lang))
-        component.add("categories", self._categories(item))
-        component.add("description", self._description(entry))
+        component.add("summary", summary)
+        component.add("categories", categories)
+        component.add("description", description)
 
     def _categories(self, item: PlannedItem) -> list[str]:
         categories = [self.text(f"category.{item.kind.value}")]

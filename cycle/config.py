@@ -200,6 +200,7 @@ def check_references(program: Program, source: ProgramSource) -> None:
 
     _check_cycles(program, source, institutions)
     _check_template(program, source, institutions, set(owners))
+    _check_deadlines(program, source)
 
 
 def _check_countries(program: Program, source: ProgramSource) -> None:
@@ -320,6 +321,48 @@ def _check_template(
                 ("template", "items", index, "owner"),
                 f"unknown owner {item.owner!r} (an institution, body or role slug, 'body' or 'host')",
             )
+
+
+def _check_deadlines(program: Program, source: ProgramSource) -> None:
+    """Escalation levels rise with lateness, the first is reached when a deliverable
+    becomes overdue, and every kind named is a deliverable of the template."""
+    deadlines = program.deadlines
+    level_slugs = [level.slug for level in deadlines.levels]
+    _check_unique(source, ("deadlines", "levels"), level_slugs)
+    if deadlines.levels[0].after_working_days != 0:
+        raise source.error(
+            ("deadlines", "levels", 0, "after_working_days"),
+            "the first level is reached when a deliverable becomes overdue: it must be 0",
+        )
+    for index in range(1, len(deadlines.levels)):
+        before, level = deadlines.levels[index - 1], deadlines.levels[index]
+        if level.after_working_days <= before.after_working_days:
+            raise source.error(
+                ("deadlines", "levels", index, "after_working_days"),
+                f"must be more than {before.after_working_days} (level {before.slug!r}): "
+                "levels rise with lateness",
+            )
+    deliverables = [i.slug for i in program.template.items if i.kind == "deliverable"]
+    for slug, override in deadlines.kinds.items():
+        key_path: KeyPath = ("deadlines", "kinds", slug)
+        _require(source, key_path, slug, deliverables, "deliverable of the template")
+        if override.escalation is None:
+            continue
+        steps = list(override.escalation.items())
+        for name, _after in steps:
+            _require(source, (*key_path, "escalation", name), name, level_slugs, "escalation level")
+        if not steps or steps[0][1] != 0:
+            raise source.error(
+                (*key_path, "escalation"),
+                "the first level is reached when the deliverable becomes overdue: give one at 0",
+            )
+        order = [level_slugs.index(name) for name, _ in steps]
+        for position in range(1, len(steps)):
+            if order[position] <= order[position - 1] or steps[position][1] <= steps[position - 1][1]:
+                raise source.error(
+                    (*key_path, "escalation", steps[position][0]),
+                    "levels come in the order of deadlines.levels, each later than the one before",
+                )
 
 
 GATE_PHASES = (Phase.executive_session, Phase.observation_visit)

@@ -4,8 +4,7 @@
        ^                    |
        +------return--------+          pending|submitted --waive(reason)--> waived
 
-Whether a deliverable is overdue is a pure function of its state, its due date and
-`as_of`: it is overdue from the day after its due date while nobody has submitted it.
+Whether a deliverable is overdue, due soon or escalated is decided by `cycle.deadlines`.
 """
 
 from __future__ import annotations
@@ -55,17 +54,6 @@ def transition(state: DeliverableState, action: Action, *, key: str = "deliverab
         allowed = sorted(a.value for (s, a) in _TRANSITIONS if s is state)
         hint = f"; from {state.value} you can {', '.join(allowed)}" if allowed else ""
         raise TransitionError(f"{key} is {state.value}: cannot {action.value} it{hint}") from None
-
-
-def is_overdue(state: DeliverableState, due: dt.date, as_of: dt.date) -> bool:
-    """Pending after its due date. A submitted deliverable is with its reviewer, not late.
-
-    >>> is_overdue(DeliverableState.pending, dt.date(2026, 6, 5), dt.date(2026, 6, 5))
-    False
-    >>> is_overdue(DeliverableState.pending, dt.date(2026, 6, 5), dt.date(2026, 6, 6))
-    True
-    """
-    return state is DeliverableState.pending and as_of > due
 
 
 def working_days_late(due: dt.date, as_of: dt.date, calendar: BusinessCalendar) -> int:

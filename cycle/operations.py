@@ -7,6 +7,7 @@ one transaction, so a failure leaves the store as it was.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,23 +15,31 @@ from typing import TYPE_CHECKING, Any
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
 from cycle.cycles import Cycle, cycle_by_number, cycle_on
-from cycle.deliverable import Action
+from cycle.deadlines import Deadlines, Standing
+from cycle.deliverable import Action, DeliverableState
 from cycle.errors import NotFoundError, StoreError
-from cycle.program import Program
+from cycle.metrics import DeliverableRecordView, Report
+from cycle.metrics import report as metrics_report
+from cycle.program import Lang, Program
 from cycle.schedule import business_calendar, plan_or_explain
 from cycle.settings import Settings
 from cycle.status import CycleStatus, TrackedItem, summarize
 from cycle.store.database import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlmodel import Session
 
     from cycle.store.backup import ExportSummary
 
+from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
+from cycle.store.notices import record_notices as store_notices
 from cycle.store.repository import (
     DeliverableView,
     PlanReport,
     apply_plan,
+    list_deliverables,
     planned_cycle_numbers,
     record_deliverable_action,
     sync_bodies,
@@ -47,6 +56,11 @@ class Context:
     source: ProgramSource
     store: Store
     calendar: BusinessCalendar
+
+    @functools.cached_property
+    def deadlines(self) -> Deadlines:
+        """The program's reminder and escalation rules on its business calendar."""
+        return Deadlines(self.program, self.calendar)
 
 
 def open_context(settings: Settings, *, check_schedule: bool = True) -> Context:
@@ -114,7 +128,7 @@ def status(ctx: Context, *, number: int | None, as_of: dt.date) -> CycleStatus:
             raise StoreError(
                 f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`{hint}"
             )
-    return summarize(cycle, tracked, as_of, ctx.calendar)
+    return summarize(cycle, tracked, as_of, ctx.deadlines)
 
 
 def record(
@@ -124,6 +138,70 @@ def record(
     return ctx.store.transaction(
         lambda s: record_deliverable_action(s, key=key, action=action, actor=actor, now=now, note=note)
     )
+
+
+@dataclass(frozen=True)
+class DeadlineCheck:
+    """The pending deliverables that are overdue or due soon on `as_of`, most severe first."""
+
+    as_of: dt.date
+    cycle: int | None
+    overdue: tuple[Standing, ...]
+    due_soon: tuple[Standing, ...]
+
+
+def check_deadlines(ctx: Context, *, number: int | None, as_of: dt.date) -> DeadlineCheck:
+    """Find what is overdue or due soon, in one cycle or (`number` None) in every planned
+    one. Reads only pending deliverables due by the furthest reminder horizon (an indexed
+    query), then applies the program's deadline rules to them."""
+    ctx.store.require_ready()
+    if number is not None:
+        cycle_by_number(ctx.program, number)
+    horizon = ctx.calendar.add_working_days(as_of, ctx.deadlines.longest_reminder + 1)
+    with ctx.store.session() as session:
+        if number is not None and number not in planned_cycle_numbers(session):
+            raise StoreError(f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`")
+        views = list_deliverables(session, cycle=number, states=[DeliverableState.pending], due_by=horizon)
+    standings = ctx.deadlines.standings(((v.item, v.state) for v in views), as_of)
+    return DeadlineCheck(
+        as_of=as_of,
+        cycle=number,
+        overdue=tuple(s for s in standings if s.overdue),
+        due_soon=tuple(
+            sorted((s for s in standings if s.due_soon), key=lambda s: (s.due, s.item.key.to_string()))
+        ),
+    )
+
+
+def record_notices(ctx: Context, *, check: DeadlineCheck, now: dt.datetime, actor: str) -> list[NoticeView]:
+    """Record the reminders and escalations `check` calls for that were not given before,
+    and return every notice still to announce (these, and any a crash left unannounced)."""
+
+    def work(session: Session) -> list[NoticeView]:
+        store_notices(session, standings=[*check.overdue, *check.due_soon], now=now, actor=actor)
+        return unannounced_notices(session)
+
+    return ctx.store.transaction(work)
+
+
+def notices_announced(ctx: Context, *, ids: Sequence[int], now: dt.datetime) -> None:
+    if ids:
+        ctx.store.transaction(lambda s: mark_announced(s, ids=ids, now=now))
+
+
+def ame_report(ctx: Context, *, number: int | None, as_of: dt.date, lang: Lang = "en") -> Report:
+    """The AM&E on-time figures of cycle `number` (default: the one open on `as_of`), with
+    the trend over every planned cycle up to it."""
+    ctx.store.require_ready()
+    cycle = cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
+    with ctx.store.session() as session:
+        if cycle.number not in planned_cycle_numbers(session):
+            raise StoreError(
+                f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`"
+            )
+        views = list_deliverables(session)
+    records = [DeliverableRecordView(v.item, v.state, v.record.submitted_at) for v in views]
+    return metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
 
 
 def export_document(ctx: Context) -> dict[str, Any]:

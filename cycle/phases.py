@@ -13,14 +13,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cycle.business_calendar import BusinessCalendar
-from cycle.deliverable import DONE_STATES, DeliverableState, is_overdue
+from cycle.deliverable import DONE_STATES, DeliverableState
 from cycle.gates import GateState
 from cycle.items import ItemKind, PlannedItem
 from cycle.program import Lang, Localized, Phase, Program
 from cycle.status import TrackedItem
+
+if TYPE_CHECKING:
+    from cycle.deadlines import Deadlines
 
 IN_STATES = frozenset({DeliverableState.submitted, *DONE_STATES})
 """A deliverable in one of these states has been handed in."""
@@ -154,11 +156,10 @@ def board(
     tracked: Sequence[TrackedItem],
     progress: Mapping[Phase, PhaseProgress],
     as_of: dt.date,
-    calendar: BusinessCalendar,
+    deadlines: Deadlines,
 ) -> list[PhaseRow]:
     """The cycle board: every phase the cycle has, with its recorded state and its
     deliverables done, total and overdue on `as_of`."""
-    del calendar  # the same rule as `status` (days, not working days) decides "overdue"
     rows = []
     for phase, item in phases_of(tracked).items():
         assert item.first_day is not None
@@ -185,10 +186,7 @@ def board(
                 deliverables_done=sum(s in DONE_STATES for s in states),
                 deliverables_in=sum(s in IN_STATES for s in states),
                 deliverables_total=len(states),
-                overdue=sum(
-                    t.item.due is not None and is_overdue(s, t.item.due, as_of)
-                    for t, s in zip(own, states, strict=True)
-                ),
+                overdue=sum(deadlines.is_overdue(t.item, s, as_of) for t, s in zip(own, states, strict=True)),
                 gate=gate,
             )
         )

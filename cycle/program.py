@@ -283,6 +283,44 @@ class Template(_Model):
     items: list[ItemTemplate] = Field(default_factory=list)
 
 
+class EscalationLevel(_Model):
+    """A step of escalation for a late deliverable: who hears of it, and how many working
+    days late it must be (counted from the due date) before they do."""
+
+    slug: Slug
+    name: Localized
+    after_working_days: int = Field(ge=0, le=250)
+
+
+def _default_levels() -> list[EscalationLevel]:
+    return [
+        EscalationLevel(
+            slug="owner",
+            name=Localized(en="Owner", es="Responsable"),
+            after_working_days=0,
+        )
+    ]
+
+
+class DeadlineOverride(_Model):
+    """The rules of one kind of deliverable (a template item slug), where they differ."""
+
+    reminder_working_days: int | None = Field(default=None, ge=0, le=60)
+    grace_working_days: int | None = Field(default=None, ge=0, le=60)
+    escalation: dict[Slug, Annotated[int, Field(ge=0, le=250)]] | None = None
+    """Level slug -> working days late; the levels this kind escalates to (in level order)."""
+
+
+class DeadlinesConfig(_Model):
+    """Reminders before a deliverable's due date and escalation after it, in working days
+    of every country of the business calendar."""
+
+    reminder_working_days: int = Field(default=5, ge=0, le=60)
+    grace_working_days: int = Field(default=0, ge=0, le=60)
+    levels: list[EscalationLevel] = Field(default_factory=_default_levels, min_length=1)
+    kinds: dict[Slug, DeadlineOverride] = Field(default_factory=dict)
+
+
 class Program(_Model):
     """The whole program file, validated."""
 
@@ -297,6 +335,7 @@ class Program(_Model):
     cycles: CyclesConfig
     history: list[HistoryEntry] = Field(default_factory=list)
     template: Template
+    deadlines: DeadlinesConfig = Field(default_factory=DeadlinesConfig)
 
     def institution(self, slug: str) -> Institution:
         return next(i for i in self.institutions if i.slug == slug)

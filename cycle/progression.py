@@ -108,8 +108,8 @@ def cycle_board(ctx: Context, *, number: int, as_of: dt.date) -> CycleBoard:
         progress = phase_progress(session, cycle=number)
         gates = list_gates(session, cycle=number)
     return CycleBoard(
-        status=summarize(cycle, tracked, as_of, ctx.calendar),
-        rows=board(tracked, progress, as_of, ctx.calendar),
+        status=summarize(cycle, tracked, as_of, ctx.deadlines),
+        rows=board(tracked, progress, as_of, ctx.deadlines),
         progress=progress,
         gates=gates,
     )

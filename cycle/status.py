@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cycle.business_calendar import BusinessCalendar
 from cycle.cycles import Cycle
-from cycle.deliverable import DONE_STATES, DeliverableState, is_overdue, working_days_late
+from cycle.deliverable import DONE_STATES, DeliverableState, working_days_late
 from cycle.items import ItemKind, PlannedItem
 from cycle.program import Phase
+
+if TYPE_CHECKING:
+    from cycle.deadlines import Deadlines
 
 CANCELLED = "cancelled"
 BACKGROUND_PHASE = Phase.group_meetings
@@ -72,7 +75,7 @@ def summarize(
     cycle: Cycle,
     tracked: Sequence[TrackedItem],
     as_of: dt.date,
-    calendar: BusinessCalendar,
+    deadlines: Deadlines,
     *,
     soon_days: int = 14,
     upcoming: int = 5,
@@ -91,10 +94,10 @@ def summarize(
             OverdueItem(
                 item=t.item,
                 days_late=(as_of - t.item.due).days,
-                working_days_late=working_days_late(t.item.due, as_of, calendar),
+                working_days_late=working_days_late(t.item.due, as_of, deadlines.calendar),
             )
             for t in deliverables
-            if t.item.due is not None and is_overdue(DeliverableState(t.status), t.item.due, as_of)
+            if t.item.due is not None and deadlines.is_overdue(t.item, DeliverableState(t.status), as_of)
         ),
         key=lambda o: (-o.days_late, o.item.key.to_string()),
     )

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from cycle.cycles import Cycle
+from cycle.deadlines import Standing
 from cycle.items import PlannedItem
 from cycle.program import Lang, Program
 from cycle.status import CycleStatus, OverdueItem, TrackedItem
@@ -101,3 +102,19 @@ def owner_label(program: Program, slug: str | None, lang: Lang = "en") -> str:
         return program.owner_name(slug).get(lang)
     except KeyError:
         return slug
+
+
+def standing_json(standing: Standing, lang: Lang = "en") -> dict[str, Any]:
+    """A deliverable that is overdue or due soon, with its escalation level."""
+    level = standing.level
+    return {
+        "key": standing.item.key.to_string(),
+        "title": standing.item.title.get(lang),
+        "owner": standing.item.owner,
+        "due": standing.due.isoformat(),
+        "days_late": standing.days_late,
+        "working_days_late": standing.working_days_late,
+        "working_days_left": standing.working_days_left,
+        "level": level.slug if level else None,
+        "level_name": level.definition.name.get(lang) if level else None,
+    }

@@ -33,6 +33,12 @@ class LangOption(StrEnum):
     es = "es"
 
 
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
 class StateOption(StrEnum):
     pending = "pending"
     submitted = "submitted"
@@ -62,6 +68,10 @@ gates_app = typer.Typer(
     help="The tri-chairs' decisions: list the gates, enter a decision.", no_args_is_help=True
 )
 app.add_typer(gates_app, name="gates")
+automations_app = typer.Typer(
+    help="Notifications of late deliverables through Prefect automations.", no_args_is_help=True
+)
+app.add_typer(automations_app, name="automations")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where `feeds serve` listens by default; pass the public address with --base-url."""
@@ -329,6 +339,116 @@ def _print_status(ctx: Context, result: CycleStatus, lang: Lang) -> None:
         console.print(_table("Coming up", ("when", "kind", "title"), rows))
 
 
+@app.command("check-overdue")
+def check_overdue(
+    cycle: Annotated[
+        int | None,
+        typer.Option("--cycle", min=1, max=1000, help="Only this cycle (default: every planned cycle)."),
+    ] = None,
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> int:
+    """The deliverables overdue (most severe first) and due soon. Exit 0: nothing
+    overdue; 1: something is; 2: bad input. Reads only; the check-overdue flow notifies."""
+    ctx = _context(reads_only=True)
+    from calendars.catalogue import shipped_catalogue
+    from cycle.operations import check_deadlines
+    from cycle.views import owner_label, standing_json
+
+    language = _lang(lang)
+    result = check_deadlines(ctx, number=cycle, as_of=_today(as_of))
+    if json_output:
+        _print_json(
+            {
+                "as_of": result.as_of.isoformat(),
+                "cycle": result.cycle,
+                "overdue": [standing_json(s, language) for s in result.overdue],
+                "due_soon": [standing_json(s, language) for s in result.due_soon],
+            }
+        )
+        return 1 if result.overdue else 0
+    words = shipped_catalogue()
+
+    def say(key: str, **fields: object) -> str:
+        return words.text(f"label.{key}", language, **fields)
+
+    console = _console()
+    rows: list[tuple[str, ...]]
+    if result.overdue:
+        rows = [
+            (
+                s.item.key.to_string(),
+                s.item.title.get(language),
+                owner_label(ctx.program, s.item.owner, language),
+                str(s.due),
+                f"{s.days_late} ({s.working_days_late})",
+                s.level.definition.name.get(language) if s.level else "",
+            )
+            for s in result.overdue
+        ]
+        heading: tuple[str, ...] = ("key", "title", "owner", "due", "days_late", "level")
+        title = say("overdue_count", count=len(result.overdue), day=result.as_of)
+        console.print(_table(title, tuple(say(h) for h in heading), rows))
+    else:
+        console.print(say("nothing_overdue", day=result.as_of))
+    if result.due_soon:
+        rows = [
+            (
+                s.item.key.to_string(),
+                s.item.title.get(language),
+                owner_label(ctx.program, s.item.owner, language),
+                str(s.due),
+                str(s.working_days_left),
+            )
+            for s in result.due_soon
+        ]
+        heading = ("key", "title", "owner", "due", "working_days_left")
+        title = say("due_soon_count", count=len(result.due_soon))
+        console.print(_table(title, tuple(say(h) for h in heading), rows))
+    return 1 if result.overdue else 0
+
+
+@app.command()
+def report(
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="md (markdown), html (a page with the chart) or json.")
+    ] = ReportFormat.md,
+    json_output: JsonOpt = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """The AM&E report: on-time rate, mean days late and open items per body, line of
+    effort and cycle, with the trend across cycles as a chart."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import ame_report
+    from flows.report import report_html, report_json, report_markdown
+
+    language = _lang(lang)
+    result = ame_report(ctx, number=cycle, as_of=_today(as_of), lang=language)
+    chosen = ReportFormat.json if json_output else output_format
+    if chosen is ReportFormat.json:
+        text = json.dumps(report_json(result), indent=2, ensure_ascii=False) + "\n"
+    elif chosen is ReportFormat.html:
+        text = report_html(result, language)
+    else:
+        text = report_markdown(result, language, image=False)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from calendars.export import write_if_changed
+
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a directory: give a file name", param_hint="--out")
+    try:
+        write_if_changed(out, text.encode("utf-8"))
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write {out}: {exc.strerror or exc}", param_hint="--out") from None
+    typer.echo(f"wrote {out}")
+
+
 @app.command()
 def history(
     as_of: AsOfOpt = None,
@@ -467,7 +587,7 @@ def deliverables_list(
 ) -> None:
     """List deliverables with their due dates and states."""
     ctx = _context(reads_only=True)
-    from cycle.deliverable import DeliverableState, is_overdue, working_days_late
+    from cycle.deliverable import DeliverableState, working_days_late
     from cycle.operations import current_cycle
     from cycle.store.repository import list_deliverables
     from cycle.views import owner_label
@@ -487,7 +607,7 @@ def deliverables_list(
     for view in views:
         due = view.item.due
         assert due is not None
-        late = is_overdue(view.state, due, today)
+        late = ctx.deadlines.is_overdue(view.item, view.state, today)
         if overdue and not late:
             continue
         rows.append(
@@ -898,6 +1018,42 @@ def serve() -> None:
     from flows.deployments import build_deployments
 
     prefect_serve(*build_deployments(ctx))
+
+
+@automations_app.command("install")
+def automations_install(
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="POST each notification as JSON to this URL.")
+    ] = None,
+    block: Annotated[
+        list[str] | None,
+        typer.Option("--block", help="Also send through this notification block: BLOCK-TYPE/NAME."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create (or replace) the Prefect automations that send a notification for every
+    deliverable that comes due soon, becomes overdue or is escalated, against the Prefect
+    server in PREFECT_API_URL."""
+    ctx = _context(reads_only=True)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise typer.BadParameter(
+            "PREFECT_API_URL is not set: automations live on a Prefect server (`roundtable up`)",
+            param_hint="PREFECT_API_URL",
+        )
+    _prepare_prefect(ctx, quiet=True)
+    from flows.automations import install
+
+    installed = install(webhook=webhook, blocks=list(block or []))
+    if json_output:
+        _print_json(
+            [
+                {"name": i.name, "event": i.event, "id": str(i.automation_id), "blocks": list(i.blocks)}
+                for i in installed
+            ]
+        )
+        return
+    for i in installed:
+        typer.echo(f"{i.name}: {i.event} -> {', '.join(i.blocks)} (automation {i.automation_id})")
 
 
 @app.command()

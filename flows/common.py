@@ -182,14 +182,14 @@ def announce_outside_run(announcements: Iterable[Announcement]) -> None:
 
 def status_table(board: CycleBoard) -> list[dict[str, Any]]:
     return [
-        {
+        {  # what an operator scans first comes first: the UI's table scrolls sideways
             "phase": row.name.en,
             "state": row.state.value,
-            "window": f"{row.window[0]} → {row.window[1]}",
             "deliverables done": f"{row.deliverables_done}/{row.deliverables_total}",
-            "handed in": row.deliverables_in,
             "overdue": row.overdue,
             "gate": row.gate or "",
+            "handed in": row.deliverables_in,
+            "window": f"{row.window[0]} → {row.window[1]}",
         }
         for row in board.rows
     ]

@@ -19,6 +19,7 @@ import pytest  # noqa: E402
 
 from cycle.business_calendar import BusinessCalendar  # noqa: E402
 from cycle.config import ProgramSource, load_program, shipped_config_path  # noqa: E402
+from cycle.deadlines import Deadlines  # noqa: E402
 from cycle.program import Program  # noqa: E402
 
 pytest_plugins = ["tests.stores"]
@@ -45,3 +46,8 @@ def source(shipped: tuple[Program, ProgramSource]) -> ProgramSource:
 @pytest.fixture(scope="session")
 def calendar() -> BusinessCalendar:
     return BusinessCalendar(("US", "MX"))
+
+
+@pytest.fixture(scope="session")
+def deadlines(program: Program, calendar: BusinessCalendar) -> Deadlines:
+    return Deadlines(program, calendar)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -108,6 +108,13 @@ class DeliverableRecord(SQLModel, table=True):
     __tablename__ = "deliverable"
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'submitted', 'accepted', 'waived')", name="state"),
+        # The overdue check reads only pending deliverables: few, once a cycle is under way.
+        Index(
+            "ix_deliverable_pending",
+            "item_id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
     )
 
     item_id: int = Field(
@@ -121,6 +128,29 @@ class DeliverableRecord(SQLModel, table=True):
     waived_reason: str | None = Field(default=None, sa_type=Text)
     note: str | None = Field(default=None, sa_type=Text)
     updated_at: dt.datetime = _utc(nullable=False)
+
+
+class NoticeRecord(SQLModel, table=True):
+    """A reminder or escalation the overdue check has decided to give: once per
+    deliverable, notice, level and due date (a re-planned due date may notify again).
+    `announced_at` is set once its event has been emitted, so a check that dies between
+    the two announces it on its next run."""
+
+    __tablename__ = "deliverable_notice"
+    __table_args__ = (
+        CheckConstraint("notice IN ('due-soon', 'overdue', 'escalated')", name="notice"),
+        UniqueConstraint("item_id", "notice", "level", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="planned_item.id", index=True)
+    notice: str = Field(max_length=20)
+    level: int
+    level_slug: str | None = Field(default=None, max_length=60)
+    due: dt.date
+    working_days_late: int = 0
+    noticed_at: dt.datetime = _utc(nullable=False)
+    announced_at: dt.datetime | None = _utc(nullable=True)
 
 
 class GateRecord(SQLModel, table=True):
@@ -205,6 +235,7 @@ __all__ = [
     "DeliverableRecord",
     "GateRecord",
     "ItemRecord",
+    "NoticeRecord",
     "PhaseRecord",
     "SubscriberRecord",
 ]

@@ -290,8 +290,10 @@ def list_deliverables(
     body: str | None = None,
     owner: str | None = None,
     states: Sequence[DeliverableState] = (),
+    due_by: dt.date | None = None,
 ) -> list[DeliverableView]:
-    """A cycle's live deliverables (cancelled ones take no more records), by due date."""
+    """A cycle's live deliverables (cancelled ones take no more records), by due date;
+    with `due_by`, only those due on or before it."""
     query = select(ItemRecord, DeliverableRecord).join(
         DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id)
     )
@@ -303,6 +305,8 @@ def list_deliverables(
         query = query.where(ItemRecord.owner == owner)
     if states:
         query = query.where(col(DeliverableRecord.state).in_([s.value for s in states]))
+    if due_by is not None:
+        query = query.where(col(ItemRecord.due) <= due_by)
     query = query.where(ItemRecord.status != CANCELLED)
     query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
     return [

@@ -87,7 +87,10 @@ class TestEveryAudience:
             assert set(theirs) == set(ours), audience
             for key, item in theirs.items():
                 planned = by_uid[key]
-                assert item["summary"] == str(ours[key]["SUMMARY"]) == planned.title.get(lang)  # type: ignore[arg-type]
+                title = planned.title.get(lang)  # type: ignore[arg-type]
+                marked = shipped_catalogue().text("label.overdue_prefix", lang) + title  # type: ignore[arg-type]
+                assert item["summary"] == str(ours[key]["SUMMARY"])
+                assert item["summary"] in (title, marked)
                 if planned.kind in TIMED_KINDS:
                     assert item["start"] == _expected_instant(planned), (audience, key)
                 else:
@@ -347,3 +350,88 @@ def test_hostile_text_round_trips_exactly_and_never_makes_a_component(
     meeting = next(i for i in parsed if i["uid"] == "c9/meeting/sst-army/1@roundtable.bmcr")
     assert meeting["summary"] == f"{name.en}: meeting 1"
     assert str(_events(ics)["c9/meeting/sst-army/1@roundtable.bmcr"]["SUMMARY"]) == f"{name.en}: meeting 1"
+
+
+AGENDA_1 = "c9/deliverable/sst-army/agenda-1@roundtable.bmcr"
+"""Due Monday 29 September 2025: overdue from the 30th, escalated to the body's chairs on
+Monday 6 October (5 working days) and to the tri-chairs' staff on 21 October (15)."""
+
+
+def _deliverables_feed(
+    program: Program, tracked: list[TrackedItem], as_of: dt.date, lang: str = "en"
+) -> bytes:
+    request = FeedRequest(audience=Audience(AudienceKind.deliverables), lang=lang)  # type: ignore[arg-type]
+    return build_feed(
+        program=program, catalogue=shipped_catalogue(), tracked=tracked, request=request, as_of=as_of
+    )
+
+
+class TestOverdueMarks:
+    @pytest.mark.parametrize(
+        ("lang", "summary", "category", "note"),
+        [
+            pytest.param(
+                "en",
+                "OVERDUE: Agenda for Army Service Staff Talks (U.S. Army North – Mexican Army): meeting 1",
+                "Overdue",
+                "Overdue since 2025-09-30; escalated to: Chairs of the owning body.",
+                id="en",
+            ),
+            pytest.param(
+                "es",
+                "VENCIDO: Agenda de Pláticas de Estado Mayor del Ejército (Ejército Norte de EE. UU. – "
+                "Ejército Mexicano): reunión 1",
+                "Vencido",
+                "Vencido desde el 2025-09-30; escalado a: Presidentes del grupo responsable.",
+                id="es",
+            ),
+        ],
+    )
+    def test_an_overdue_deadline_is_marked_in_title_category_and_description(
+        self, program: Program, tracked: list[TrackedItem], lang: str, summary: str, category: str, note: str
+    ) -> None:
+        """A pending deliverable past its due date: prefix, category and a line saying since
+        when and to whom it went, in the feed's language."""
+        event = _events(_deliverables_feed(program, tracked, dt.date(2025, 10, 8), lang))[AGENDA_1]
+        assert str(event["SUMMARY"]) == summary
+        assert category in [str(c) for c in event["CATEGORIES"].cats]
+        assert str(event["DESCRIPTION"]).endswith(note)
+
+    @pytest.mark.parametrize(
+        ("status", "as_of"),
+        [
+            pytest.param("pending", dt.date(2025, 9, 29), id="on-its-due-date"),
+            pytest.param("submitted", dt.date(2025, 10, 8), id="handed-in"),
+            pytest.param("waived", dt.date(2025, 10, 8), id="waived"),
+        ],
+    )
+    def test_a_deadline_that_is_not_late_is_not_marked(
+        self, program: Program, tracked: list[TrackedItem], status: str, as_of: dt.date
+    ) -> None:
+        """On the due date, or once handed in or waived, the title is the plain title."""
+        changed = [dataclasses.replace(t, status=status) if uid(t.item) == AGENDA_1 else t for t in tracked]
+        event = _events(_deliverables_feed(program, changed, as_of))[AGENDA_1]
+        assert str(event["SUMMARY"]).startswith("Agenda for Army")
+        assert "Overdue" not in [str(c) for c in event["CATEGORIES"].cats]
+
+    def test_the_mark_changes_the_bytes_only_when_the_level_changes(
+        self, program: Program, tracked: list[TrackedItem]
+    ) -> None:
+        """Between two escalations the feed is byte-identical from day to day (no daily
+        re-download); the day a level is reached its DTSTAMP moves to that day."""
+        planned_early = dt.datetime(2025, 9, 1, 12, tzinfo=dt.UTC)
+        tracked = [dataclasses.replace(t, changed_at=planned_early) for t in tracked]
+        stamps = {}
+        feeds = {}
+        for day in (dt.date(2025, 9, 29), dt.date(2025, 10, 3), dt.date(2025, 10, 6), dt.date(2025, 10, 7)):
+            feeds[day] = _deliverables_feed(program, tracked, day)
+            stamps[day] = _events(feeds[day])[AGENDA_1]["DTSTAMP"].dt
+        assert stamps == {
+            dt.date(2025, 9, 29): planned_early,
+            dt.date(2025, 10, 3): dt.datetime(2025, 9, 30, tzinfo=dt.UTC),
+            dt.date(2025, 10, 6): dt.datetime(2025, 10, 6, tzinfo=dt.UTC),
+            dt.date(2025, 10, 7): dt.datetime(2025, 10, 6, tzinfo=dt.UTC),
+        }
+        assert feeds[dt.date(2025, 10, 3)] != feeds[dt.date(2025, 10, 6)]
+        later = _deliverables_feed(program, tracked, dt.date(2025, 10, 8))
+        assert _events(later)[AGENDA_1].to_ical() == _events(feeds[dt.date(2025, 10, 7)])[AGENDA_1].to_ical()

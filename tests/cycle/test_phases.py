@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from cycle.business_calendar import BusinessCalendar
+from cycle.deadlines import Deadlines
 from cycle.items import ItemKey, ItemKind, PlannedItem
 from cycle.phases import (
     Missing,
@@ -325,16 +325,17 @@ class TestOpenDeliverables:
         assert keys(open_deliverables(Phase.executive_session, tracked)) == open_keys
 
 
-def executive_prep_row(tracked: list[TrackedItem], calendar: BusinessCalendar) -> PhaseRow:
+def executive_prep_row(tracked: list[TrackedItem], deadlines: Deadlines) -> PhaseRow:
     """The executive preparation's row of the board on 2026-07-07 (its papers are due by then)."""
-    return next(r for r in board(tracked, {}, JULY_7, calendar) if r.phase is Phase.executive_prep)
+    return next(r for r in board(tracked, {}, JULY_7, deadlines) if r.phase is Phase.executive_prep)
 
 
 class TestBoard:
     def test_each_phase_shows_its_window_state_papers_and_gate(
-        self, plans: Plans, calendar: BusinessCalendar
+        self, plans: Plans, deadlines: Deadlines
     ) -> None:
-        """Done is accepted or waived, in adds submitted, overdue is pending past the due date."""
+        """Done is accepted or waived, in adds submitted, overdue is pending past the due date
+        and its grace (minutes have two working days of grace in the shipped program)."""
         statuses = {
             READ_AHEAD: "accepted",
             "c9/deliverable/-/delegation-roster": "waived",
@@ -342,7 +343,7 @@ class TestBoard:
             APA_GATE: "approved",
         }
         recorded = progress(opening=PhaseState.completed, executive_prep=PhaseState.open)
-        board_rows = board(track(plans[9], statuses), recorded, JULY_7, calendar)
+        board_rows = board(track(plans[9], statuses), recorded, JULY_7, deadlines)
         assert {r.phase: r.window for r in board_rows} == CYCLE_9_WINDOWS
         counts = [
             (r.phase, r.state, r.deliverables_done, r.deliverables_in, r.deliverables_total, r.overdue)
@@ -350,7 +351,7 @@ class TestBoard:
         ]
         assert counts == [
             (Phase.opening, PhaseState.completed, 0, 0, 0, 0),
-            (Phase.group_meetings, PhaseState.not_started, 0, 0, 116, 47),  # 58 agendas, 58 minutes
+            (Phase.group_meetings, PhaseState.not_started, 0, 0, 116, 46),  # 58 agendas, 58 minutes
             # Done: accepted and waived; in: those and the submitted one. Late: 11 APA inputs, 12 briefings.
             (Phase.executive_prep, PhaseState.open, 2, 3, 26, 23),
             (Phase.executive_session, PhaseState.not_started, 0, 0, 1, 0),
@@ -360,21 +361,21 @@ class TestBoard:
         ]
         assert [r.gate for r in board_rows] == [None, None, None, "approved", "pending", None, None]
 
-    def test_a_row_is_named_by_its_phase_item(self, plans: Plans, calendar: BusinessCalendar) -> None:
+    def test_a_row_is_named_by_its_phase_item(self, plans: Plans, deadlines: Deadlines) -> None:
         """A row's name is its phase item's title in both languages."""
-        prep = executive_prep_row(track(plans[9]), calendar)
+        prep = executive_prep_row(track(plans[9]), deadlines)
         assert (prep.name.en, prep.name.es) == (
             "Executive session preparation",
             "Preparación de la Sesión Ejecutiva",
         )
 
-    def test_cancelled_papers_do_not_count(self, plans: Plans, calendar: BusinessCalendar) -> None:
+    def test_cancelled_papers_do_not_count(self, plans: Plans, deadlines: Deadlines) -> None:
         """Papers of a paused body leave both the total and the overdue count."""
         cancelled = {
             "c9/deliverable/wg-logistics/apa-inputs": "cancelled",
             "c9/deliverable/wg-logistics/annual-briefing": "cancelled",
         }
-        prep = executive_prep_row(track(plans[9], cancelled), calendar)
+        prep = executive_prep_row(track(plans[9], cancelled), deadlines)
         assert (prep.deliverables_total, prep.overdue) == (24, 23)  # of 26 and 25
 
 
@@ -415,14 +416,14 @@ class TestRecordedPhase:
     def test_the_recorded_phase_is_the_latest_open_step_else_the_one_after_the_last_completed(
         self,
         plans: Plans,
-        calendar: BusinessCalendar,
+        deadlines: Deadlines,
         number: int,
         recorded: dict[Phase, PhaseProgress],
         phase: Phase | None,
     ) -> None:
         """Where the flows have taken the cycle, whatever the calendar says."""
         as_of = dt.date(2026, 1, 1) if number == 9 else dt.date(2023, 1, 1)
-        assert recorded_phase(board(track(plans[number]), recorded, as_of, calendar)) is phase
+        assert recorded_phase(board(track(plans[number]), recorded, as_of, deadlines)) is phase
 
 
 class TestDuePhases:
@@ -462,10 +463,10 @@ class TestDuePhases:
     def test_a_phase_is_due_from_its_first_day_until_completed(
         self,
         plans: Plans,
-        calendar: BusinessCalendar,
+        deadlines: Deadlines,
         as_of: dt.date,
         recorded: dict[Phase, PhaseProgress],
         due: list[Phase],
     ) -> None:
         """Phases whose window has opened by `as_of` and that are not completed, in order."""
-        assert due_phases(board(track(plans[9]), recorded, as_of, calendar), as_of) == due
+        assert due_phases(board(track(plans[9]), recorded, as_of, deadlines), as_of) == due

@@ -66,8 +66,8 @@ class TestInit:
         """A second init finds the store at the current schema and changes nothing."""
         first = cli.json("init")
         second = cli.json("init")
-        assert (first["schema_before"], first["schema"]) == (None, "0003")
-        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0003", "0003", 0)
+        assert (first["schema_before"], first["schema"]) == (None, "0004")
+        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0004", "0004", 0)
         assert first["bodies_changed"] == 15
         assert (home / "roundtable.db").is_file()
 
@@ -319,6 +319,185 @@ class TestSubscribers:
         assert err.count("\n") == 1
         assert message in err
         assert planned.json("subscribers", "list")["subscribers"] == []
+
+
+AGENDA_1 = "c9/deliverable/sst-army/agenda-1"
+"""Cycle 9's first deadline: the Army SST's first agenda, due Monday 29 September 2025."""
+
+
+class TestCheckOverdue:
+    def check(self, cli: Cli, *args: str) -> tuple[int, Any]:
+        code, out, err = cli("check-overdue", "--cycle", "9", *args, "--json")
+        assert err == ""
+        return code, json.loads(out)
+
+    def test_before_the_cycle_nothing_is_overdue_and_exit_is_0(self, planned: Cli) -> None:
+        """As of a day before cycle 9 opens: exit 0 and empty lists."""
+        assert self.check(planned, "--as-of", "2025-08-01") == (
+            0,
+            {"as_of": "2025-08-01", "cycle": 9, "overdue": [], "due_soon": []},
+        )
+
+    def test_on_the_due_date_it_is_due_soon_not_overdue(self, planned: Cli) -> None:
+        """On its due date the agenda is a reminder (0 working days left), exit 0."""
+        code, found = self.check(planned, "--as-of", "2025-09-29")
+        assert (code, found["overdue"]) == (0, [])
+        assert [(d["key"], d["working_days_left"], d["level"]) for d in found["due_soon"]] == [
+            (AGENDA_1, 0, None)
+        ]
+
+    def test_the_day_after_the_due_date_it_is_overdue_and_exit_is_1(self, planned: Cli) -> None:
+        """The day after: overdue at the owner level, with the documented JSON shape."""
+        code, found = self.check(planned, "--as-of", "2025-09-30")
+        assert code == 1
+        assert found["overdue"] == [
+            {
+                "key": AGENDA_1,
+                "title": "Agenda for Army Service Staff Talks (U.S. Army North – Mexican Army): meeting 1",
+                "owner": "sst-army",
+                "due": "2025-09-29",
+                "days_late": 1,
+                "working_days_late": 1,
+                "working_days_left": 0,
+                "level": "owner",
+                "level_name": "Owner",
+            }
+        ]
+
+    @pytest.mark.parametrize(
+        ("as_of", "days_late", "working_days_late", "level"),
+        [
+            pytest.param("2025-10-04", 5, 4, "owner", id="saturday-weekend-does-not-count"),
+            pytest.param("2025-10-06", 7, 5, "body-chairs", id="fifth-working-day-after-a-weekend"),
+            pytest.param("2025-10-13", 14, 9, "body-chairs", id="us-columbus-day-does-not-count"),
+            pytest.param("2025-10-14", 15, 10, "body-chairs", id="the-day-after-columbus-day"),
+        ],
+    )
+    def test_days_late_count_weekends_and_holidays_out_of_working_days(
+        self, planned: Cli, as_of: str, days_late: int, working_days_late: int, level: str
+    ) -> None:
+        """Days late are calendar days; working days late skip weekends and either
+        country's holidays, and escalation follows the working days."""
+        code, found = self.check(planned, "--as-of", as_of)
+        first = found["overdue"][0]
+        assert (code, first["key"], first["days_late"], first["working_days_late"], first["level"]) == (
+            1,
+            AGENDA_1,
+            days_late,
+            working_days_late,
+            level,
+        )
+
+    def test_most_severe_first_and_in_spanish(self, planned: Cli) -> None:
+        """Sorted by level then lateness; --lang es gives Spanish titles and level names."""
+        code, found = self.check(planned, "--as-of", "2025-10-14", "--lang", "es")
+        assert code == 1
+        assert [(d["key"], d["level_name"]) for d in found["overdue"]] == [
+            (AGENDA_1, "Presidentes del grupo responsable"),
+            ("c9/deliverable/wg-c2-interoperability/agenda-1", "Presidentes del grupo responsable"),
+        ]
+        assert found["overdue"][0]["title"].startswith("Agenda de Pláticas de Estado Mayor")
+
+    def test_recorded_submission_leaves_the_list(self, planned: Cli) -> None:
+        """A submitted deliverable is with its reviewer: exit 0 again."""
+        assert planned("deliverables", "submit", AGENDA_1, "--by", "test")[0] == 0
+        assert self.check(planned, "--as-of", "2025-09-30")[0] == 0
+
+    def test_table_in_spanish_says_how_many(self, planned: Cli) -> None:
+        """Without --json: a table headed in the chosen language."""
+        code, out, _ = planned("check-overdue", "--as-of", "2025-09-30", "--lang", "es")
+        assert code == 1
+        assert "1 entregables vencidos el 2025-09-30" in out
+        assert "Escalado a" in out
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            pytest.param(["--as-of", "2025-02-30"], "'2025-02-30' is not a date", id="impossible-date"),
+            pytest.param(["--cycle", "0"], "Invalid value for '--cycle'", id="cycle-zero"),
+            pytest.param(["--cycle", "10"], "cycle 10 is not planned yet", id="unplanned-cycle"),
+            pytest.param(["--lang", "fr"], "Invalid value for '--lang'", id="unknown-language"),
+        ],
+    )
+    def test_bad_input_is_one_line_and_exit_2(self, planned: Cli, args: list[str], message: str) -> None:
+        """Exit 2, never 1: a script must tell bad input from overdue work."""
+        code, out, err = planned("check-overdue", *args)
+        assert (code, out) == (2, "")
+        assert err.count("\n") == 1
+        assert message in err
+
+    def test_before_init_it_says_to_run_init(self, cli: Cli) -> None:
+        """No store yet: exit 2 and the way forward."""
+        code, _, err = cli("check-overdue")
+        assert code == 2
+        assert "is empty: run `roundtable init` first" in err
+
+
+class TestReport:
+    def test_json_report_has_totals_trend_bodies_and_lines_of_effort(self, planned: Cli) -> None:
+        """As of 1 October 2025 only the first agenda (due 29 September) can be judged: 2
+        days overdue."""
+        found = planned.json("report", "--cycle", "9", "--as-of", "2025-10-01")
+        assert set(found) == {"as_of", "cycle", "totals", "by_cycle", "by_body", "by_line_of_effort"}
+        assert found["totals"] == {
+            "key": "total",
+            "name": "Cycle 9",
+            "total": 146,
+            "judged": 1,
+            "on_time": 0,
+            "late": 0,
+            "overdue": 1,
+            "waived": 0,
+            "open": 146,
+            "on_time_rate": 0.0,
+            "mean_days_late": 2.0,
+        }
+        assert [r["key"] for r in found["by_cycle"]] == ["9"]
+        assert [r["key"] for r in found["by_line_of_effort"]] == [
+            "domain-awareness",
+            "domain-control",
+            "institutional-strengthening",
+            "program-wide",
+        ]
+
+    @pytest.mark.parametrize(
+        ("fmt", "start"),
+        [
+            pytest.param(
+                "md", "# AM&E report: deliverables on time — Cycle 9, as of 2025-10-01", id="markdown"
+            ),
+            pytest.param("html", '<!doctype html><html lang="en">', id="html"),
+        ],
+    )
+    def test_formats_and_out_file(self, planned: Cli, tmp_path: Path, fmt: str, start: str) -> None:
+        """--format md|html to stdout, or written whole to --out."""
+        code, out, _ = planned("report", "--as-of", "2025-10-01", "--format", fmt)
+        assert code == 0
+        assert out.startswith(start)
+        target = tmp_path / f"report.{fmt}"
+        assert planned("report", "--as-of", "2025-10-01", "--format", fmt, "--out", str(target))[0] == 0
+        assert target.read_text(encoding="utf-8") == out
+
+    def test_html_draws_the_trend_and_escapes_names(self, planned: Cli) -> None:
+        """The page carries its chart as inline SVG and no script."""
+        _, out, _ = planned("report", "--as-of", "2025-10-01", "--format", "html", "--lang", "es")
+        assert "<svg" in out
+        assert "Tasa de entrega a tiempo por ciclo" in out
+        assert "<script" not in out
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            pytest.param(["--format", "pdf"], "Invalid value for '--format'", id="format"),
+            pytest.param(["--cycle", "10"], "cycle 10 is not planned yet", id="unplanned"),
+            pytest.param(["--out", "/"], "is a directory", id="out-is-a-directory"),
+        ],
+    )
+    def test_bad_input_is_one_line(self, planned: Cli, args: list[str], message: str) -> None:
+        code, out, err = planned("report", *args)
+        assert (code, out) == (2, "")
+        assert err.count("\n") == 1
+        assert message in err
 
 
 class TestHistory:
@@ -573,7 +752,7 @@ class TestExportImport:
         out = home / "backups" / "store.json"
         code, said, _ = planned("export", "--out", str(out))
         assert code == 0
-        assert said == f"{out}: 614 rows of 8 tables, schema {SCHEMA_REVISION}\n"
+        assert said == f"{out}: 614 rows of 9 tables, schema {SCHEMA_REVISION}\n"
         assert out.read_text(encoding="utf-8") == printed
         assert out.stat().st_mode & 0o777 == 0o600
         assert [p.name for p in out.parent.iterdir()] == ["store.json"]
@@ -588,7 +767,7 @@ class TestExportImport:
         code, said, err = planned("import", str(out))
         assert code == 0, err
         schema = f"schema {SCHEMA_REVISION}, now {SCHEMA_REVISION}"
-        assert said.endswith(f"614 rows of 8 tables restored from {out} ({schema})\n")
+        assert said.endswith(f"614 rows of 9 tables restored from {out} ({schema})\n")
         assert planned("export")[1] == out.read_text(encoding="utf-8")
 
     @pytest.mark.parametrize(

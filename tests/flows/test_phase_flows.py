@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import flows.common
 import flows.gates
 from cycle.errors import InputError
 from cycle.gates import GateDecision, GateState
+from cycle.operations import check_deadlines, record_notices
 from cycle.program import Phase, Program
 from cycle.progression import offered_activities
 from flows.assessment import assessment
@@ -42,6 +44,7 @@ from tests.flows.conftest import (
     CHAIRS,
     EXECUTIVE_INPUTS,
     EXERCISE,
+    NOW,
     SELECTED,
     VISIT_DAY,
     Api,
@@ -707,6 +710,21 @@ class TestAssessment:
         assert api.events(again) == []
 
     @pytest.mark.usefixtures("exercise_selected")
+    def test_attaches_the_ame_report_with_its_chart(self, api: Api) -> None:
+        """The AM&E figures as a markdown artifact: the chart as an image, the trend as
+        text, and an overdue count that agrees with the overdue check's."""
+        submit("c9/deliverable/-/visit-report")
+        waiting = run(assessment, as_of=ASSESSMENT_DAY)
+        artifact = api.artifacts(waiting)["cycle-9-ame-report"]
+        assert artifact.type == "markdown"
+        text = str(artifact.data)
+        assert text.startswith(f"# AM&E report: deliverables on time — Cycle 9, as of {ASSESSMENT_DAY}\n")
+        assert "![On-time rate by cycle](data:image/svg+xml;base64," in text
+        overdue = len(check_deadlines(flows.common.context(), number=9, as_of=ASSESSMENT_DAY).overdue)
+        assert f" · overdue: {overdue} · " in text
+        assert "| Cycle 9 | " in text
+
+    @pytest.mark.usefixtures("exercise_selected")
     def test_the_summary_says_what_the_assessment_waits_for(self, api: Api) -> None:
         """The summary artifact names the AM&E report the open assessment waits for."""
         submit("c9/deliverable/-/visit-report")
@@ -830,57 +848,117 @@ MOST_LATE = {
     "due": "2025-09-29",
     "days late": 422,
     "working days late": 283,
+    "level": "Tri-chairs' staff",
 }
+LEVELS_ON_AS_OF = {"Tri-chairs' staff": 92, "Chairs of the owning body": 4, "Owner": 1}
+"""Cycle 9's 97 late deliverables on 2026-11-25 by escalation level (5 and 15 working days)."""
+
+
+def notices(api: Api, done: Run) -> list[tuple[str, str, str | None]]:
+    """The run's deliverable events: (event suffix, key, level), sorted."""
+    return sorted(
+        (e.event.removeprefix("roundtable.deliverable."), e.payload["key"], e.payload["level"])
+        for e in api.events(done, prefix="roundtable.deliverable.")
+    )
 
 
 class TestCheckOverdue:
     @pytest.mark.usefixtures("planned")
-    def test_reports_every_late_deliverable(self, api: Api) -> None:
-        """The overdue table, one event per late deliverable, and the count in the message."""
+    def test_reports_every_late_deliverable_with_its_level(self, api: Api) -> None:
+        """The overdue table (most severe first), the count in the message, and one event
+        per late deliverable plus one per escalation past the first level."""
         done = run(check_overdue, as_of=AS_OF)
         assert_ended(
             api,
             done,
             "Completed",
-            "cycle 9: 97 deliverables overdue on 2026-11-25, the most late 422 days "
-            "(c9/deliverable/sst-army/agenda-1)",
+            "cycle 9: 97 deliverables overdue on 2026-11-25, the most severe 283 working days late "
+            "(c9/deliverable/sst-army/agenda-1); 0 due soon; 193 new notices",
         )
         assert_labelled(api, done, "cycle-9-check-overdue", ["cycle:9", "phase:check-overdue"])
         rows = table(api, done, "cycle-9-overdue")
-        assert len(rows) == 97
         assert rows[0] == MOST_LATE
-        assert [r["days late"] for r in rows] == sorted((r["days late"] for r in rows), reverse=True)
-        assert done.result == {"cycle": 9, "as_of": "2026-11-25", "overdue": rows}
+        assert Counter(r["level"] for r in rows) == LEVELS_ON_AS_OF
+        assert [r["working days late"] for r in rows[:92]] == sorted(
+            (r["working days late"] for r in rows[:92]), reverse=True
+        )
+        assert done.result == {"cycle": 9, "as_of": "2026-11-25", "overdue": rows, "due_soon": 0}
         assert sorted(api.artifacts(done)) == ["cycle-9-overdue", *STATUS_ARTIFACTS]
-        events = api.events(done)
-        assert {e.event for e in events} == {"roundtable.deliverable.overdue"}
-        assert sorted(e.payload["key"] for e in events) == sorted(r["key"] for r in rows)
+        said = notices(api, done)
+        assert Counter(kind for kind, _, _ in said) == {"overdue": 97, "escalated": 96}
+        assert sorted(key for kind, key, _ in said if kind == "overdue") == sorted(r["key"] for r in rows)
+        events = api.events(done, prefix="roundtable.deliverable.escalated")
         [first] = [e for e in events if e.payload["key"] == MOST_LATE["key"]]
-        assert first.payload == {**MOST_LATE, "as_of": "2026-11-25"}
+        assert first.payload == {
+            "key": MOST_LATE["key"],
+            "deliverable": MOST_LATE["deliverable"],
+            "deliverable_es": "Agenda de Pláticas de Estado Mayor del Ejército (Ejército Norte de EE. UU. – "
+            "Ejército Mexicano): reunión 1",
+            "owner": "sst-army",
+            "due": "2025-09-29",
+            "notice": "escalated",
+            "level": "tri-chairs-staff",
+            "level_name": "Tri-chairs' staff",
+            "level_name_es": "Estado mayor de los copresidentes",
+            "working days late": 283,
+            "as_of": "2026-11-25",
+        }
         assert first.resource.id == "roundtable.deliverable.c9/deliverable/sst-army/agenda-1"
         assert first.resource["roundtable.owner"] == "sst-army"
+        assert first.resource["roundtable.level"] == "tri-chairs-staff"
         assert [(r.id, r.role) for r in first.related][:1] == [("roundtable.cycle.9", "cycle")]
 
     @pytest.mark.usefixtures("planned")
-    def test_each_run_reports_each_late_deliverable_once(self, api: Api) -> None:
-        """Two runs on the same day each emit one event per late deliverable, with ids of
-        their own, and leave the store as it was."""
+    def test_a_second_run_announces_nothing_again(self, api: Api) -> None:
+        """Each notice is given once per deliverable and level: a second run on the same
+        day reports the same table, emits no deliverable event and changes nothing."""
+        first = run(check_overdue, as_of=AS_OF)
         before = changes()
-        first, second = run(check_overdue, as_of=AS_OF), run(check_overdue, as_of=AS_OF)
-        keys = [sorted(e.payload["key"] for e in api.events(done)) for done in (first, second)]
-        assert len(keys[0]) == 97
-        assert keys[0] == keys[1]
-        ids = {e.id for done in (first, second) for e in api.events(done)}
-        assert len(ids) == 194
+        second = run(check_overdue, as_of=AS_OF)
+        assert len(notices(api, first)) == 193
+        assert notices(api, second) == []
+        assert table(api, second, "cycle-9-overdue") == table(api, first, "cycle-9-overdue")
         assert changes() == before
+
+    @pytest.mark.usefixtures("planned")
+    def test_a_week_later_only_new_levels_and_reminders_are_announced(self, api: Api) -> None:
+        """From 25 November to 2 December: three items reach the tri-chairs' staff, one
+        the body's chairs, and three minutes come due soon; nothing else is said again."""
+        run(check_overdue, as_of=AS_OF)
+        later = run(check_overdue, as_of=dt.date(2026, 12, 2))
+        said = notices(api, later)
+        assert Counter((kind, level) for kind, _, level in said) == {
+            ("escalated", "tri-chairs-staff"): 3,
+            ("escalated", "body-chairs"): 1,
+            ("due-soon", None): 3,
+        }
+        assert [key for kind, key, _ in said if kind == "due-soon"] == [
+            "c9/deliverable/sst-air/minutes-3",
+            "c9/deliverable/wg-education-training/minutes-4",
+            "c9/deliverable/wg-logistics/minutes-4",
+        ]
+
+    @pytest.mark.usefixtures("planned")
+    def test_notices_left_unannounced_by_a_crash_go_out_on_the_next_run(self, api: Api) -> None:
+        """A run that recorded its notices but died before emitting them: the next run
+        emits exactly those, once."""
+        context = flows.common.context()
+        check = check_deadlines(context, number=9, as_of=AS_OF)
+        recorded = record_notices(context, check=check, now=NOW, actor="crashed-run")
+        assert len(recorded) == 193
+        done = run(check_overdue, as_of=AS_OF)
+        assert len(notices(api, done)) == 193
+        assert notices(api, run(check_overdue, as_of=AS_OF)) == []
 
     @pytest.mark.usefixtures("planned")
     def test_nothing_overdue(self, api: Api) -> None:
         """Before the first due date the table says so and no event is emitted."""
         done = run(check_overdue, as_of=dt.date(2025, 9, 2))
-        assert_ended(api, done, "Completed", "cycle 9: 0 deliverables overdue on 2025-09-02")
+        assert_ended(
+            api, done, "Completed", "cycle 9: 0 deliverables overdue on 2025-09-02; 0 due soon; 0 new notices"
+        )
         assert table(api, done, "cycle-9-overdue") == [
-            {"deliverable": "nothing overdue", "key": "", "owner": "", "due": "", "days late": 0}
+            {"deliverable": "nothing overdue", "key": "", "owner": "", "due": "", "days late": 0, "level": ""}
         ]
         assert api.events(done) == []
 

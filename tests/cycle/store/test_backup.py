@@ -16,7 +16,17 @@ from calendars.tokens import new_token, token_hash
 from cycle.deliverable import Action
 from cycle.errors import InputError, StoreError
 from cycle.gates import GateDecision
-from cycle.operations import Context, export_document, initialize, open_context, record, restore
+from cycle.operations import (
+    Context,
+    check_deadlines,
+    export_document,
+    initialize,
+    notices_announced,
+    open_context,
+    record,
+    record_notices,
+    restore,
+)
 from cycle.program import Phase
 from cycle.progression import ask, decide, open_cycle
 from cycle.settings import Settings
@@ -74,6 +84,12 @@ def live_store(ctx: Context) -> None:
             )
         )
     ctx.store.transaction(lambda s: revoke_subscriber(s, name="old-laptop", now=next(at), actor="cli:ana"))
+    check = check_deadlines(ctx, number=9, as_of=dt.date(2026, 11, 25))
+    notices_announced(
+        ctx,
+        ids=[n.id for n in record_notices(ctx, check=check, now=next(at), actor="prefect")][:3],
+        now=next(at),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +122,10 @@ class TestExport:
         rows = {name: len(table) for name, table in document["tables"].items()}
         assert rows == {
             "body": 15,
-            "change_log": 467,  # 15 bodies, 2 cycles, 434 items, 6 phase steps, 5 + 2 + 3 records
+            "change_log": 656,  # bodies 15, cycles 2, items 434, phases 6, records 10, notices 189
             "cycle": 2,
             "deliverable": 292,
+            "deliverable_notice": 189,
             "gate": 4,
             "phase_progress": 4,
             "planned_item": 434,
@@ -135,9 +152,9 @@ class TestExport:
             (e["action"], e["actor"], json.loads(e["detail"]).get("note"))
             for e in log
             if e["item_key"] == "c9/deliverable/sst-army/apa-inputs"
+            and e["action"].startswith("deliverable-")
         ]
         assert history == [
-            ("planned", "prefect", None),
             ("deliverable-submit", "Maj. Lee", None),
             ("deliverable-return", "secretariat", "missing annex B"),
         ]
@@ -171,7 +188,7 @@ class TestImport:
         )
         ctx = context_for(url, tmp_path)
         summary = restore(ctx, path=write(tmp_path, exported))
-        assert (summary.schema, summary.total) == (SCHEMA_REVISION, 1220)
+        assert (summary.schema, summary.total) == (SCHEMA_REVISION, 1598)
         assert dumps(export_document(ctx)) == exported
         ctx.store.dispose()
 
@@ -187,7 +204,7 @@ class TestImport:
         )
         assert view.record.state == "submitted"
         log = export_document(ctx)["tables"]["change_log"]
-        assert [e["id"] for e in log[-2:]] == [467, 468]
+        assert [e["id"] for e in log[-2:]] == [656, 657]
         ctx.store.dispose()
 
 

@@ -22,7 +22,7 @@ from cycle.program import Phase
 from cycle.progression import ask, cycle_board, open_cycle
 from cycle.settings import Settings
 from cycle.store.database import Store
-from cycle.store.models import CycleRecord, DeliverableRecord, ItemRecord
+from cycle.store.models import CycleRecord, DeliverableRecord, ItemRecord, NoticeRecord
 from cycle.store.repository import change_log
 from tests.conftest import SHIPPED
 from tests.cycle.test_phases import STANDING_BODIES
@@ -88,9 +88,9 @@ RACER = """
 import datetime as dt, json, os, sys, time
 from cycle.deliverable import Action
 from cycle.gates import GateDecision
-from cycle.operations import open_context, record
+from cycle.operations import check_deadlines, notices_announced, open_context, record, record_notices
 from cycle.program import Phase
-from cycle.progression import begin_phase, cycle_board, decide, expire, finish_phase, open_cycle
+from cycle.progression import begin_phase, decide, expire, finish_phase, open_cycle
 from cycle.settings import settings_from_env
 
 ctx = open_context(settings_from_env(os.environ))
@@ -111,10 +111,12 @@ elif step == "executive-session":
 elif step == "submit":
     for key in keys:
         record(ctx, key=key, action=Action.submit, actor=actor, now=dt.datetime.now(dt.UTC))
-elif step == "check-overdue":
+elif step == "check-overdue":  # what the flow does: time out requests, record and announce notices
     for _ in range(int(keys[0])):
         said += expire(ctx, now=dt.datetime.now(dt.UTC), actor=actor)
-        cycle_board(ctx, number=9, as_of=dt.date(2026, 11, 25))
+        check = check_deadlines(ctx, number=9, as_of=dt.date(2026, 11, 25))
+        notices = record_notices(ctx, check=check, now=dt.datetime.now(dt.UTC), actor=actor)
+        notices_announced(ctx, ids=[n.id for n in notices], now=dt.datetime.now(dt.UTC))
 print(json.dumps([[a.name, a.phase.value] for a in said]))
 """
 
@@ -217,8 +219,9 @@ class TestTwoRunsOfAPhaseAtOnce:
 def test_check_overdue_racing_submissions_loses_no_submission(
     store: Store, database_url: str, ctx: Context
 ) -> None:
-    """One coordinator submits every late deliverable while two overdue checks run (and time
-    out a gate request): every submission is kept, logged once, and none is late after."""
+    """One coordinator submits every late deliverable while two overdue checks run (time out
+    a gate request, record and announce reminders and escalations): every submission is
+    kept and logged once, every notice given once, and nothing is late after."""
     open_cycle(ctx, number=9, now=T0, actor="prefect")
     ask(ctx, number=9, phase=Phase.executive_session, run="r1", expires_at=T0, now=T0, actor="prefect")
     late = [o.item.key.to_string() for o in cycle_board(ctx, number=9, as_of=AS_OF).status.overdue]
@@ -230,3 +233,9 @@ def test_check_overdue_racing_submissions_loses_no_submission(
         ("gate-timed-out", "c9/gate/-/apa-validation"): 1,
     }
     assert cycle_board(ctx, number=9, as_of=AS_OF).status.overdue == ()
+    with store.session() as session:
+        notices = list(session.exec(select(NoticeRecord)))
+    given = logged(store, "notice-overdue", "notice-escalated", "notice-due-soon")
+    assert notices
+    assert sum(given.values()) == len(notices)
+    assert [n.id for n in notices if n.announced_at is None] == []

@@ -87,7 +87,7 @@ def test_a_store_at_the_first_schema_is_asked_to_migrate_and_keeps_its_data(data
             },
         )
     with pytest.raises(
-        StoreError, match="is at schema 0001, this Roundtable needs 0003: run `roundtable init`"
+        StoreError, match=f"is at schema 0001, this Roundtable needs {SCHEMA_REVISION}: run `roundtable init`"
     ):
         store.require_ready()
     store.migrate()
