@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 from calendars.audience import Audience, AudienceKind, every_audience
 from calendars.catalogue import Catalogue
 from calendars.feed import FeedOptions, FeedRequest, build_feed, feed_name
+from cycle.files import write_atomically
 from cycle.program import LANGS, Program
 from cycle.status import TrackedItem
 
@@ -52,19 +51,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     with contextlib.suppress(FileNotFoundError):
         if path.read_bytes() == data:
             return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # noqa: PTH101 (on the descriptor's path, before the rename)
-        os.replace(temporary, path)  # noqa: PTH105 (atomic rename is the point)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)  # noqa: PTH108
-        raise
+    write_atomically(path, data)
     return True
 
 
@@ -78,8 +65,12 @@ def export_feeds(
     options: FeedOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ExportReport:
+    """Build every feed, then write the ones that changed. Nothing is written until every
+    feed is built, and each file is replaced whole: a build stopped at any point leaves
+    each file either as it was or complete."""
     report = ExportReport()
     files = feed_files(program)
+    built: list[tuple[str, bytes]] = []
     for file in files:
         assert file.request is not None
         data = build_feed(
@@ -90,11 +81,12 @@ def export_feeds(
             as_of=as_of,
             options=options or FeedOptions(),
         )
-        (report.written if write_if_changed(out / file.path, data) else report.unchanged).append(file.path)
+        built.append((file.path, data))
         if progress is not None:
             progress(file.path)
-    index = index_page(program, catalogue, files).encode("utf-8")
-    (report.written if write_if_changed(out / "index.html", index) else report.unchanged).append("index.html")
+    built.append(("index.html", index_page(program, catalogue, files).encode("utf-8")))
+    for name, data in built:
+        (report.written if write_if_changed(out / name, data) else report.unchanged).append(name)
     return report
 
 

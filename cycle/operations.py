@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlmodel import Session
+
+    from cycle.store.backup import ExportSummary
 
 from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
 from cycle.store.notices import record_notices as store_notices
@@ -200,3 +203,20 @@ def ame_report(ctx: Context, *, number: int | None, as_of: dt.date, lang: Lang =
         views = list_deliverables(session)
     records = [DeliverableRecordView(v.item, v.state, v.record.submitted_at) for v in views]
     return metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
+
+
+def export_document(ctx: Context) -> dict[str, Any]:
+    """The whole store as an export document (see cycle.store.backup)."""
+    from cycle.store.backup import export_store
+
+    info = ctx.program.program
+    identity = {"slug": info.slug, "name": info.name.model_dump(), "short": info.short.model_dump()}
+    return export_store(ctx.store, program=identity)
+
+
+def restore(ctx: Context, *, path: Path) -> ExportSummary:
+    """Import an export file into the (new, empty) store and migrate it to the newest schema."""
+    from cycle.store.backup import import_store, read_export
+
+    document = read_export(path)
+    return import_store(ctx.store, document, program_slug=ctx.program.program.slug)

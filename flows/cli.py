@@ -1131,6 +1131,52 @@ def up(
     raise SystemExit(run_services(home=home, port=port, feeds_port=feeds_port, echo=typer.echo))
 
 
+# --- backup and restore -------------------------------------------------------------------
+
+
+@app.command("export")
+def export_(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (replaced atomically); default: stdout.")
+    ] = None,
+) -> None:
+    """Write the whole store as versioned JSON (restore it with `roundtable import`)."""
+    ctx = _context(reads_only=True)
+    from cycle.files import write_atomically
+    from cycle.operations import export_document
+    from cycle.store.backup import dumps, summarize
+
+    document = export_document(ctx)
+    data = dumps(document)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a directory: give a file name", param_hint="--out")
+    try:
+        write_atomically(out, data, mode=0o600)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write {out}: {exc.strerror}", param_hint="--out") from None
+    summary = summarize(document)
+    typer.echo(f"{out}: {summary.total} rows of {len(summary.rows)} tables, schema {summary.schema}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="An export written by `roundtable export`.")],
+) -> None:
+    """Restore an export into a new, empty store and migrate it to this Roundtable's schema."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import restore
+
+    summary = restore(ctx, path=file)
+    typer.echo(
+        f"{ctx.store.description}: {summary.total} rows of {len(summary.rows)} tables restored "
+        f"from {file} (schema {summary.schema}, now {ctx.store.revision()})"
+    )
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 

@@ -65,7 +65,6 @@ PHASE_FLOWS: dict[Phase, str] = {
 """The flow that does each phase's work (the executive session's flow checks its
 preparation, which has no flow of its own)."""
 
-GATED = frozenset({"executive-session", "observation-visit"})
 
 SCHEDULED_PHASES = (
     Phase.opening,
@@ -124,9 +123,10 @@ def build_deployments(ctx: Context) -> list[RunnerDeployment]:
             tags=["roundtable", f"flow:{name}"],
             schedules=schedules,
             triggers=triggers,
-            # Two runs of one flow must not overlap; a suspended gate run keeps its slot
-            # until it is decided, so the gated flows are left unlimited (issue 6).
-            concurrency_limit=None if name in GATED else 1,
+            # Two runs of one flow never run at once: a second waits for the slot. A gate
+            # run that suspends gives its slot back (Prefect releases it on the way to
+            # Paused), so waiting for the tri-chairs blocks no one.
+            concurrency_limit=1,
         )
         assert isinstance(deployment, RunnerDeployment)  # called from sync code: not a coroutine
         deployments.append(deployment)

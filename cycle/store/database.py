@@ -115,11 +115,16 @@ class Store:
 
         Two operators planning the same cycle at once race on the unique item keys (or, on
         SQLite, on the write lock): the loser rolls back and runs again on the winner's
-        data, where it usually finds nothing left to do.
+        data, where it usually finds nothing left to do. On SQLite the transaction takes the
+        write lock before its first read (`BEGIN IMMEDIATE`, waiting up to the busy
+        timeout): the driver would otherwise read outside the transaction, and two writers
+        could both act on what they read before the other's commit.
         """
         for attempt in range(1, attempts + 1):
             try:
                 with Session(self.engine, expire_on_commit=False) as session:
+                    if self.engine.dialect.name == "sqlite":
+                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     result = work(session)
                     session.commit()
                     return result

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cycle.store.database import SCHEMA_REVISION
 from flows.cli import main
 
 ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
@@ -741,3 +742,61 @@ class TestFastStart:
         ]
         assert data["status"]["phase"] == "group-meetings"
         assert Path(data["calendars"]).is_file()
+
+
+class TestExportImport:
+    def test_export_to_a_file_matches_stdout_and_is_private(self, planned: Cli, home: Path) -> None:
+        """`export --out` writes what `export` prints, readable by its owner only."""
+        code, printed, _ = planned("export")
+        assert code == 0
+        out = home / "backups" / "store.json"
+        code, said, _ = planned("export", "--out", str(out))
+        assert code == 0
+        assert said == f"{out}: 614 rows of 9 tables, schema {SCHEMA_REVISION}\n"
+        assert out.read_text(encoding="utf-8") == printed
+        assert out.stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in out.parent.iterdir()] == ["store.json"]
+
+    def test_import_restores_into_a_new_store(
+        self, planned: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A second home, `import`, and the export is the same."""
+        out = home / "store.json"
+        assert planned("export", "--out", str(out))[0] == 0
+        monkeypatch.setenv("ROUNDTABLE_HOME", str(home.parent / "restored"))
+        code, said, err = planned("import", str(out))
+        assert code == 0, err
+        schema = f"schema {SCHEMA_REVISION}, now {SCHEMA_REVISION}"
+        assert said.endswith(f"614 rows of 9 tables restored from {out} ({schema})\n")
+        assert planned("export")[1] == out.read_text(encoding="utf-8")
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("", "not a Roundtable export (bad JSON at line 1, column 1)"),
+            (
+                '{"format": "roundtable-export", "version": 7}',
+                "export version 7 is not one this Roundtable reads (1)",
+            ),
+        ],
+        ids=["empty", "future-version"],
+    )
+    def test_import_of_a_bad_file_is_one_line_and_exit_2(
+        self, cli: Cli, home: Path, content: str, message: str
+    ) -> None:
+        """Nothing is created: not even the data directory's database file."""
+        path = home.parent / "bad.json"
+        path.write_text(content, encoding="utf-8")
+        assert cli("import", str(path)) == (2, "", f"roundtable: error: {path}: {message}\n")
+        assert not (home / "roundtable.db").exists()
+
+    def test_import_into_a_store_in_use_is_refused(self, planned: Cli, home: Path) -> None:
+        """Import never merges into a store that holds anything."""
+        out = home / "store.json"
+        planned("export", "--out", str(out))
+        code, _, err = planned("import", str(out))
+        assert code == 2
+        assert err.endswith(
+            "is not empty (15 in body, 233 in change_log, 1 in cycle, 146 in deliverable, "
+            "2 in gate, 217 in planned_item): import only into a new store\n"
+        )

@@ -218,13 +218,13 @@ def _prepare_store(env: dict[str, str]) -> None:
         ctx.store.engine.dispose()
 
 
-def _trigger(services: Services, *parameters: str) -> str:
+def _trigger(services: Services, *parameters: str, flow: str = "executive-session") -> str:
     result = subprocess.run(
         [
             str(VENV_BIN / "prefect"),
             "deployment",
             "run",
-            "executive-session/roundtable",
+            f"{flow}/roundtable",
             "--param",
             "cycle=9",
             "--param",
@@ -458,3 +458,52 @@ def test_a_request_nobody_answers_times_out_and_can_be_asked_again(
     with ctx.store.session() as session:
         asked = list_gates(session, cycle=9)[0]
     assert (asked.state, asked.request_run) == (GateState.pending, again)
+
+
+@pytest.mark.parametrize(
+    ("prefect_database", "database_url"), [("sqlite", "sqlite")], indirect=True, ids=["prefect-on-sqlite"]
+)
+def test_runs_of_one_deployment_never_overlap_and_a_suspended_run_holds_no_slot(
+    services: Services,
+) -> None:
+    """Every deployment runs one run at a time (concurrency limit 1): two check-overdue runs
+    created in the same instant run one after the other (without the limit they overlap).
+    A gate run that is suspended has left its slot (Prefect releases it on the way to
+    Paused), so a second executive-session run still runs and asks; the request is now the
+    second run's."""
+    deployment = _wait("the check-overdue deployment", lambda: _deployment(services, "check-overdue"), 60)
+    parameters = {"parameters": {"cycle": 9, "as_of": AS_OF.isoformat()}}
+
+    def create() -> str | None:
+        """A new run, or None when the busy server says 503 (try again), as Prefect's client does."""
+        url = f"{services.api}/deployments/{deployment['id']}/create_flow_run"
+        response = httpx.post(url, json=parameters, timeout=10)
+        if response.status_code == 503:
+            return None
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    first, second = (_wait("a check-overdue run", create, 30, every=0.2) for _ in range(2))
+    done = _wait(
+        "both check-overdue runs",
+        lambda: (
+            all(_state(services, r)[0] == "COMPLETED" for r in (first, second))
+            and [services.flow_run(r) for r in (first, second)]
+        ),
+        180,
+    )
+    spans = sorted(
+        (dt.datetime.fromisoformat(r["start_time"]), dt.datetime.fromisoformat(r["end_time"])) for r in done
+    )
+    assert spans[0][1] <= spans[1][0], spans
+
+    waiting = _trigger(services)
+    _wait("the first gate run to suspend", lambda: _state(services, waiting) == ("PAUSED", "Suspended"), 120)
+    asking = _trigger(services)
+    _wait("the second gate run to suspend", lambda: _state(services, asking) == ("PAUSED", "Suspended"), 120)
+    ctx = open_context(settings_from_env(services.env))
+    try:
+        with ctx.store.session() as session:
+            assert list_gates(session, cycle=9)[0].request_run == asking
+    finally:
+        ctx.store.engine.dispose()
