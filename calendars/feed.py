@@ -206,13 +206,7 @@ class _Writer:
         standing = self.deadlines.standing(item, DeliverableState.pending, self.as_of)
         if standing is None or not standing.overdue or standing.level is None:
             return None
-        since = self.deadlines.last_on_time_day(item) + dt.timedelta(days=1)
-        if standing.level.after_working_days > 0:
-            since = max(
-                since,
-                self.deadlines.calendar.add_working_days(standing.due, standing.level.after_working_days),
-            )
-        return standing, since
+        return standing, self.deadlines.level_reached_on(standing)
 
     def text(self, key: str, **fields: object) -> str:
         return self.catalogue.text(key, self.lang, **fields)
@@ -236,7 +230,7 @@ class _Writer:
             level = standing.level.definition.name.get(self.lang)
             description += "\n" + self.text(
                 "label.overdue_since",
-                day=self.deadlines.last_on_time_day(item) + dt.timedelta(days=1),
+                day=self.deadlines.first_overdue_day(item),
                 level=level,
             )
         component.add("uid", uid(item))

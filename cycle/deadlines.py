@@ -144,6 +144,18 @@ class Deadlines:
         grace = self.rule(item).grace_working_days
         return self.calendar.add_working_days(item.due, grace) if grace else item.due
 
+    def first_overdue_day(self, item: PlannedItem) -> dt.date:
+        """The first day the deliverable counts as overdue if still pending."""
+        return self.last_on_time_day(item) + dt.timedelta(days=1)
+
+    def level_reached_on(self, standing: Standing) -> dt.date:
+        """The day an overdue deliverable reached its current level (its `after_working_days`-th
+        working day late, and never before it became overdue)."""
+        assert standing.level is not None
+        first = self.first_overdue_day(standing.item)
+        after = standing.level.after_working_days
+        return max(first, self.calendar.add_working_days(standing.due, after)) if after else first
+
     def is_overdue(self, item: PlannedItem, state: DeliverableState, as_of: dt.date) -> bool:
         """Pending after its due date (plus grace). A submitted deliverable is with its
         reviewer, not late.
