@@ -213,6 +213,7 @@ def check_references(program: Program, source: ProgramSource) -> None:
     _check_cycles(program, source, institutions)
     _check_template(program, source, institutions, set(owners))
     _check_deadlines(program, source)
+    _check_objectives_and_apa(program, source)
 
 
 def _check_countries(program: Program, source: ProgramSource) -> None:
@@ -375,6 +376,24 @@ def _check_deadlines(program: Program, source: ProgramSource) -> None:
                     (*key_path, "escalation", steps[position][0]),
                     "levels come in the order of deadlines.levels, each later than the one before",
                 )
+
+
+def _check_objectives_and_apa(program: Program, source: ProgramSource) -> None:
+    """Horizons and activity kinds are named once; the rating scale rises; a program with
+    an observation visit can observe at least one kind of activity."""
+    _check_unique(source, ("objectives", "horizons"), [h.slug for h in program.objectives.horizons])
+    ratings = program.objectives.ratings
+    for index in range(1, len(ratings)):
+        if ratings[index].value <= ratings[index - 1].value:
+            raise source.error(
+                ("objectives", "ratings", index, "value"),
+                f"must be more than {ratings[index - 1].value}: the scale rises, lowest first",
+            )
+    _check_unique(source, ("apa", "kinds"), [k.slug for k in program.apa.kinds])
+    if program.template.observation_visit is not None and not any(k.observable for k in program.apa.kinds):
+        raise source.error(
+            ("apa", "kinds"), "mark at least one kind observable: the observation visit is drawn from them"
+        )
 
 
 GATE_PHASES = (Phase.executive_session, Phase.observation_visit)

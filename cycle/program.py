@@ -321,6 +321,81 @@ class DeadlinesConfig(_Model):
     kinds: dict[Slug, DeadlineOverride] = Field(default_factory=dict)
 
 
+class Horizon(_Model):
+    """How far ahead an objective looks: short-, mid- or long-term, and how many months
+    from the cycle it was set in that means."""
+
+    slug: Slug
+    name: Localized
+    months: int = Field(ge=1, le=240)
+
+
+def _default_horizons() -> list[Horizon]:
+    return [
+        Horizon(slug="short-term", name=Localized(en="Short-term", es="Corto plazo"), months=12),
+        Horizon(slug="mid-term", name=Localized(en="Mid-term", es="Mediano plazo"), months=24),
+        Horizon(slug="long-term", name=Localized(en="Long-term", es="Largo plazo"), months=60),
+    ]
+
+
+class RatingLevel(_Model):
+    """One step of the AM&E scale an objective's value and effectiveness are rated on."""
+
+    value: int = Field(ge=0, le=100)
+    name: Localized
+
+
+def _default_ratings() -> list[RatingLevel]:
+    names = [
+        ("Very low", "Muy bajo"),
+        ("Low", "Bajo"),
+        ("Adequate", "Adecuado"),
+        ("High", "Alto"),
+        ("Very high", "Muy alto"),
+    ]
+    return [RatingLevel(value=n, name=Localized(en=en, es=es)) for n, (en, es) in enumerate(names, 1)]
+
+
+class ObjectivesConfig(_Model):
+    horizons: list[Horizon] = Field(default_factory=_default_horizons, min_length=1)
+    ratings: list[RatingLevel] = Field(default_factory=_default_ratings, min_length=2)
+    """The scale, lowest first, used for both value and effectiveness."""
+
+    def horizon(self, slug: str) -> Horizon:
+        return next(h for h in self.horizons if h.slug == slug)
+
+
+class ActivityKindConfig(_Model):
+    """A kind of APA activity. `observable` kinds (combined exercises, trainings) are what
+    the leadership's observation visit may be drawn from."""
+
+    slug: Slug
+    name: Localized
+    observable: bool = False
+
+
+def _default_activity_kinds() -> list[ActivityKindConfig]:
+    return [
+        ActivityKindConfig(
+            slug="combined-exercise",
+            name=Localized(en="Combined exercise", es="Ejercicio combinado"),
+            observable=True,
+        ),
+        ActivityKindConfig(
+            slug="training", name=Localized(en="Training", es="Adiestramiento"), observable=True
+        ),
+        ActivityKindConfig(slug="exchange", name=Localized(en="Exchange", es="Intercambio")),
+        ActivityKindConfig(slug="staff-visit", name=Localized(en="Staff visit", es="Visita de estado mayor")),
+    ]
+
+
+class ApaConfig(_Model):
+    kinds: list[ActivityKindConfig] = Field(default_factory=_default_activity_kinds, min_length=1)
+
+    def kind(self, slug: str) -> ActivityKindConfig:
+        return next(k for k in self.kinds if k.slug == slug)
+
+
 class Program(_Model):
     """The whole program file, validated."""
 
@@ -336,6 +411,8 @@ class Program(_Model):
     history: list[HistoryEntry] = Field(default_factory=list)
     template: Template
     deadlines: DeadlinesConfig = Field(default_factory=DeadlinesConfig)
+    objectives: ObjectivesConfig = Field(default_factory=ObjectivesConfig)
+    apa: ApaConfig = Field(default_factory=ApaConfig)
 
     def institution(self, slug: str) -> Institution:
         return next(i for i in self.institutions if i.slug == slug)

@@ -17,7 +17,7 @@ from cycle.errors import StoreError
 
 T = TypeVar("T")
 
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 """Every migration, oldest first (a test keeps this list equal to alembic's)."""
 SCHEMA_REVISION = KNOWN_REVISIONS[-1]
 """The newest migration; `roundtable init` brings a store to it."""

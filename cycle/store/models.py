@@ -96,6 +96,8 @@ class ItemRecord(SQLModel, table=True):
     first_day: dt.date | None = None
     last_day: dt.date | None = None
     due: dt.date | None = Field(default=None, index=True)
+    participants: str | None = Field(default=None, sa_type=Text)
+    """JSON list of the institutions taking part (APA activities), beyond host and owner."""
     status: str = Field(default="planned", max_length=20)
     revision: int = 0
     created_at: dt.datetime = _utc(nullable=False)
@@ -228,7 +230,137 @@ class SubscriberRecord(SQLModel, table=True):
     last_access_at: dt.datetime | None = _utc(nullable=True)
 
 
+class ObjectiveRecord(SQLModel, table=True):
+    """A body's objective. It is held in one cycle at a time (`cycle`): set in
+    `first_cycle`, carried over at each close until achieved or dropped."""
+
+    __tablename__ = "objective"
+    __table_args__ = (
+        CheckConstraint("status IN ('proposed', 'active', 'achieved', 'dropped')", name="status"),
+        UniqueConstraint("body", "slug"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=130, unique=True)
+    """`{body}/{slug}`, what people type."""
+    body: str = Field(foreign_key="body.slug", max_length=60)
+    slug: str = Field(max_length=60)
+    horizon: str = Field(max_length=60)
+    line_of_effort: str = Field(max_length=60)
+    owner: str = Field(max_length=60)
+    """The institution that owns it."""
+    title_en: str = Field(sa_type=Text)
+    title_es: str = Field(sa_type=Text)
+    indicators: str = Field(default="[]", sa_type=Text)
+    """JSON list of the success indicators."""
+    status: str = Field(default="proposed", max_length=20)
+    first_cycle: int = Field(foreign_key="cycle.number")
+    cycle: int = Field(foreign_key="cycle.number", index=True)
+    target: dt.date
+    """When the horizon runs out: the first cycle's start plus the horizon's months."""
+    progress: int = 0
+    """Percent done, as last recorded."""
+    created_at: dt.datetime = _utc(nullable=False)
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class ObjectiveEventRecord(SQLModel, table=True):
+    """The history of an objective: who changed what, when, and at which meeting."""
+
+    __tablename__ = "objective_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    objective_id: int = Field(foreign_key="objective.id", index=True)
+    cycle: int
+    at: dt.datetime = _utc(nullable=False)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=30)
+    """created, progress, carried-over, rated."""
+    meeting: str | None = Field(default=None, max_length=200)
+    """The key of the body's meeting it was recorded at, if any."""
+    status: str = Field(max_length=20)
+    """The objective's status after the event."""
+    progress: int = 0
+    note: str | None = Field(default=None, sa_type=Text)
+    detail: str = Field(default="{}", sa_type=Text)
+    """JSON: the fields that changed, before and after."""
+
+
+class ObjectiveRatingRecord(SQLModel, table=True):
+    """The AM&E group's rating of an objective at a cycle's assessment."""
+
+    __tablename__ = "objective_rating"
+    __table_args__ = (UniqueConstraint("objective_id", "cycle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    objective_id: int = Field(foreign_key="objective.id", index=True)
+    cycle: int = Field(foreign_key="cycle.number")
+    value: int
+    effectiveness: int
+    note: str | None = Field(default=None, sa_type=Text)
+    rated_by: str = Field(max_length=200)
+    rated_at: dt.datetime = _utc(nullable=False)
+
+
+class ActivityRecord(SQLModel, table=True):
+    """An activity a body proposes for a cycle's Annual Plan of Activities. What the
+    tri-chairs validated is frozen in `apa_version`; this row is the proposal."""
+
+    __tablename__ = "activity"
+    __table_args__ = (CheckConstraint("state IN ('proposed', 'withdrawn')", name="state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    """`c{cycle}/activity/{body}/{slug}`: the item key it is planned under."""
+    cycle: int = Field(foreign_key="cycle.number", index=True)
+    body: str = Field(foreign_key="body.slug", max_length=60)
+    kind: str = Field(max_length=60)
+    title_en: str = Field(sa_type=Text)
+    title_es: str = Field(sa_type=Text)
+    first_day: dt.date
+    last_day: dt.date
+    window: bool = False
+    """The dates are a window the activity will fall in, not its dates."""
+    host: str = Field(max_length=60)
+    participants: str = Field(default="[]", sa_type=Text)
+    line_of_effort: str = Field(max_length=60)
+    objectives: str = Field(default="[]", sa_type=Text)
+    """JSON list of the keys of the objectives it serves."""
+    location_en: str | None = Field(default=None, sa_type=Text)
+    location_es: str | None = Field(default=None, sa_type=Text)
+    state: str = Field(default="proposed", max_length=20)
+    proposed_by: str = Field(max_length=200)
+    proposed_at: dt.datetime = _utc(nullable=False)
+    updated_at: dt.datetime = _utc(nullable=False)
+
+
+class ApaVersionRecord(SQLModel, table=True):
+    """A frozen version of a cycle's APA: version 1 as the tri-chairs validated it, each
+    later one an amendment with its reason. Never updated."""
+
+    __tablename__ = "apa_version"
+    __table_args__ = (
+        CheckConstraint("kind IN ('validated', 'amendment')", name="kind"),
+        UniqueConstraint("cycle", "version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle: int = Field(foreign_key="cycle.number")
+    version: int
+    kind: str = Field(max_length=20)
+    activities: str = Field(sa_type=Text)
+    """JSON list of the activities as they stand in this version."""
+    change: str = Field(default="{}", sa_type=Text)
+    """JSON: what the amendment changed (empty for the validation)."""
+    reason: str | None = Field(default=None, sa_type=Text)
+    decided_by: str = Field(sa_type=Text)
+    gate: str | None = Field(default=None, max_length=200)
+    at: dt.datetime = _utc(nullable=False)
+
+
 __all__ = [
+    "ActivityRecord",
+    "ApaVersionRecord",
     "BodyRecord",
     "ChangeRecord",
     "CycleRecord",
@@ -236,6 +368,9 @@ __all__ = [
     "GateRecord",
     "ItemRecord",
     "NoticeRecord",
+    "ObjectiveEventRecord",
+    "ObjectiveRatingRecord",
+    "ObjectiveRecord",
     "PhaseRecord",
     "SubscriberRecord",
 ]
