@@ -33,7 +33,9 @@ NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
 CHAIRS = ("usnorthcom", "sedena", "semar")
 APA = "c9/gate/-/apa-validation"
 EXERCISE = "c9/gate/-/exercise-selection"
-ACTIVITIES = ("Combined exercise A", "Combined exercise B")
+ACTIVITIES = ("c9/activity/sst-army/combined-exercise-a", "c9/activity/sst-navy/combined-exercise-b")
+"""What the bodies propose and the tri-chairs validate: two combined exercises of the second
+year (A begins on the visit's template date, so choosing it leaves the plan as it was)."""
 PAGE, MAX_PAGES = 200, 100
 SIZES = {"small": False, "full": True}
 """whether to drive the whole cycle (small: plan-cycle and check-overdue only)"""
@@ -55,7 +57,27 @@ def isolate(home: Path) -> None:
 # --- what people do between the runs, the same in both ---------------------------------------
 
 
+def propose(ctx: Any, key: str, first: dt.date) -> None:
+    """A body proposes a combined exercise of ten days for the APA."""
+    from cycle.apa import Activity
+    from cycle.items import ItemKey
+    from cycle.operations import propose_activity
+    from cycle.program import Localized
+
+    activity = Activity(
+        key=ItemKey.from_string(key),
+        kind="combined-exercise",
+        title=Localized(en=f"Exercise {key}", es=f"Ejercicio {key}"),
+        first_day=first,
+        last_day=first + dt.timedelta(days=9),
+        host="sedena",
+        line_of_effort="domain-control",
+    )
+    propose_activity(ctx, activity=activity, now=NOW, actor="bodies")
+
+
 def submit(ctx: Any, *, phases: set[str]) -> None:
+    """Hand in the phases' deliverables; a body's APA inputs after it has proposed."""
     from cycle.deliverable import Action, DeliverableState
     from cycle.operations import record
     from cycle.store.repository import list_deliverables
@@ -64,7 +86,16 @@ def submit(ctx: Any, *, phases: set[str]) -> None:
         pending = list_deliverables(session, cycle=NUMBER, states=[DeliverableState.pending])
     for view in pending:
         if view.item.phase.value in phases:
+            if view.item.key.name == ctx.program.apa.inputs:
+                propose(ctx, f"c{NUMBER}/activity/{view.item.body}/inputs", dt.date(2027, 2, 1))
             record(ctx, key=view.item.key.to_string(), action=Action.submit, actor="secretariat", now=NOW)
+
+
+def prepare_session(ctx: Any) -> None:
+    """Before the executive session: the two exercises proposed, the inputs handed in."""
+    propose(ctx, ACTIVITIES[0], dt.date(2027, 4, 13))
+    propose(ctx, ACTIVITIES[1], dt.date(2027, 6, 8))
+    submit(ctx, phases={"executive-prep"})
 
 
 def approve(ctx: Any, key: str, activities: tuple[str, ...]) -> None:
@@ -273,7 +304,7 @@ class Flows:
 
 def between_steps(ctx_of: Callable[[], Any]) -> dict[str, Callable[[], None]]:
     return {
-        "executive-session": lambda: submit(ctx_of(), phases={"executive-prep"}),
+        "executive-session": lambda: prepare_session(ctx_of()),
         "executive-session again": lambda: approve(ctx_of(), APA, ACTIVITIES),
         "observation-visit again": lambda: approve(ctx_of(), EXERCISE, ACTIVITIES[:1]),
         "assessment": lambda: submit(ctx_of(), phases={"observation-visit", "assessment"}),

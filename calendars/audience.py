@@ -2,8 +2,8 @@
 
 `all`; `executive` (the executive session, the observation visit, the gates and the
 leadership deliverables); `org-{institution}` (what it hosts, attends or owes);
-`group-{body}` (one body's meetings and deadlines); `deliverables` (every deadline,
-optionally one owner's).
+`group-{body}` (one body's meetings, deadlines and APA activities); `deliverables` (every
+deadline, optionally one owner's); `activities` (the validated Annual Plan of Activities).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cycle.errors import NotFoundError
 from cycle.items import ItemKind, PlannedItem
 from cycle.program import BodyStatus, Program
 
-_AUDIENCE = re.compile(r"^(all|executive|deliverables|org-[a-z0-9-]+|group-[a-z0-9-]+)$")
+_AUDIENCE = re.compile(r"^(all|executive|deliverables|activities|org-[a-z0-9-]+|group-[a-z0-9-]+)$")
 
 
 class AudienceKind(StrEnum):
@@ -25,6 +25,7 @@ class AudienceKind(StrEnum):
     org = "org"
     group = "group"
     deliverables = "deliverables"
+    activities = "activities"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ def every_audience(program: Program) -> list[Audience]:
         Audience(AudienceKind.group, b.slug) for b in program.bodies if b.status is BodyStatus.active
     ]
     audiences.append(Audience(AudienceKind.deliverables))
+    audiences.append(Audience(AudienceKind.activities))
     return audiences
 
 
@@ -75,6 +77,8 @@ def shows(audience: Audience, item: PlannedItem, program: Program, *, owner: str
         return True
     if audience.kind is AudienceKind.deliverables:
         return item.kind is ItemKind.deliverable and (owner is None or item.owner == owner)
+    if audience.kind is AudienceKind.activities:
+        return item.kind is ItemKind.activity
     if audience.kind is AudienceKind.group:
         return audience.slug in (item.body, item.owner)
     if audience.kind is AudienceKind.executive:
@@ -85,6 +89,8 @@ def shows(audience: Audience, item: PlannedItem, program: Program, *, owner: str
     # visit), decides (its tri-chair sits at every gate) or owes (its own deliverables and
     # its bodies'); milestones mark the cycle for everyone.
     slug = audience.slug
+    if item.activity is not None:  # an APA activity: its host and participants
+        return slug == item.host or slug in item.activity.participants
     if slug in (item.host, item.owner) or item.kind in _EVENT_KINDS:
         return True
     if item.body is not None:

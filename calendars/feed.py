@@ -107,6 +107,8 @@ def build_feed(
     for entry in chosen:
         if entry.item.kind in TIMED_KINDS:
             calendar.add_component(writer.timed_event(entry))
+        elif entry.item.activity is not None:
+            calendar.add_component(writer.activity_event(entry))
         elif request.tasks and entry.item.kind is ItemKind.deliverable:
             calendar.add_component(writer.todo(entry))
         else:
@@ -243,11 +245,14 @@ class _Writer:
 
     def _categories(self, item: PlannedItem) -> list[str]:
         categories = [self.text(f"category.{item.kind.value}")]
+        if item.activity is not None:
+            categories.append(self.program.apa.kind(item.activity.kind).name.get(self.lang))
+            categories.append(self.program.line_of_effort(item.activity.line_of_effort).name.get(self.lang))
         if item.body is not None:
             body = self.bodies.get(item.body)
             if body is not None:
                 categories.append(self.text(f"category.{body.kind.value}"))
-                if body.line_of_effort:
+                if body.line_of_effort and item.activity is None:
                     categories.append(self.program.line_of_effort(body.line_of_effort).name.get(self.lang))
         return categories
 
@@ -261,6 +266,8 @@ class _Writer:
                 if body.line_of_effort:
                     loe = self.program.line_of_effort(body.line_of_effort).name.get(self.lang)
                     lines.append(f"{self.text('label.line_of_effort')}: {loe}")
+        if item.activity is not None:
+            lines += self._activity_lines(item)
         if item.host is not None:
             lines.append(f"{self.text('label.host')}: {self.owner(item.host)}")
         if item.owner is not None and item.owner != item.body and item.kind not in TIMED_KINDS:
@@ -272,6 +279,24 @@ class _Writer:
             lines.append(f"{self.text('label.due_around')}:")
             lines += [f"- {other.title.get(self.lang)}: {other.due}" for other in around]
         return "\n".join(lines)
+
+    def _activity_lines(self, item: PlannedItem) -> list[str]:
+        facts = item.activity
+        assert facts is not None
+        kind = self.program.apa.kind(facts.kind).name.get(self.lang)
+        loe = self.program.line_of_effort(facts.line_of_effort).name.get(self.lang)
+        lines = [self.text("label.apa"), f"{self.text('label.activity_kind')}: {kind}"]
+        if facts.window:
+            lines.append(self.text("label.window"))
+        body = self.bodies.get(item.body) if item.body else None
+        if body is None or body.line_of_effort != facts.line_of_effort:
+            lines.append(f"{self.text('label.line_of_effort')}: {loe}")  # the body's is shown already
+        if facts.participants:
+            names = ", ".join(self.owner(p) for p in facts.participants)
+            lines.append(f"{self.text('label.participants')}: {names}")
+        if facts.objectives:
+            lines.append(f"{self.text('label.objectives')}: {', '.join(facts.objectives)}")
+        return lines
 
     def _due_around(self, item: PlannedItem) -> list[PlannedItem]:
         """The deliverables tied to a meeting (its agenda and minutes) or to a session/visit."""
@@ -309,6 +334,20 @@ class _Writer:
         event.add("dtend", end)
         event.add("status", "CANCELLED" if entry.status == CANCELLED else "CONFIRMED")
         event.add("transp", transparency)
+        return event
+
+    def activity_event(self, entry: TrackedItem) -> Event:
+        """An APA activity: all-day over its dates (or its window, then tentative), free
+        time (the reader may not take part), at its host's place."""
+        item = entry.item
+        assert item.first_day is not None
+        assert item.last_day is not None
+        assert item.activity is not None
+        event = self._event(entry, item.first_day, item.last_day + dt.timedelta(days=1), "TRANSPARENT")
+        if item.activity.window and entry.status != CANCELLED:
+            event["status"] = vText("TENTATIVE")
+        if item.location is not None and item.host is not None:
+            event.add("location", f"{self.owner(item.host)}, {item.location.get(self.lang)}")
         return event
 
     def deadline_event(self, entry: TrackedItem) -> Event:

@@ -390,6 +390,8 @@ def _check_objectives_and_apa(program: Program, source: ProgramSource) -> None:
                 f"must be more than {ratings[index - 1].value}: the scale rises, lowest first",
             )
     _check_unique(source, ("apa", "kinds"), [k.slug for k in program.apa.kinds])
+    per_body = [i.slug for i in program.template.items if i.kind == "deliverable" and i.per == "body"]
+    _require(source, ("apa", "inputs"), program.apa.inputs, per_body, "per-body deliverable of the template")
     if program.template.observation_visit is not None and not any(k.observable for k in program.apa.kinds):
         raise source.error(
             ("apa", "kinds"), "mark at least one kind observable: the observation visit is drawn from them"

@@ -43,8 +43,8 @@ DECIDED_STATES = frozenset({GateState.approved, GateState.rejected})
 class GateDecision:
     """An answer to a gate.
 
-    `activities` are the validated activities at the APA validation, or the one selected
-    exercise or training at the exercise selection.
+    `activities` are the keys of the validated activities at the APA validation, or of
+    the one selected exercise or training at the exercise selection.
     """
 
     approved: bool
@@ -92,13 +92,16 @@ def check_decision(
 ) -> GateDecision:
     """The decision with its text tidied, or `InputError` naming the first problem.
 
-    `offered` is what the exercise selection may choose from: the validated APA's
-    activities.
+    `offered` is what the decision may name: at the APA validation the draft APA's
+    activities, at the exercise selection the validated APA's observable activities of
+    the second year (activity keys, like c9/activity/sst-navy/aztec-alligator-2027).
 
     >>> from cycle.config import load_program, shipped_config_path
     >>> program, _ = load_program(shipped_config_path(), check_schedule=False)
-    >>> check_decision(program, Phase.executive_session, GateDecision(True, ("sedena",), "", ("Ex A",)))
-    GateDecision(approved=True, tri_chairs=('sedena',), notes='', activities=('Ex A',))
+    >>> ex = "c9/activity/sst-navy/ex"
+    >>> answer = GateDecision(True, ("sedena",), "", (ex,))
+    >>> check_decision(program, Phase.executive_session, answer, offered=(ex,))
+    GateDecision(approved=True, tri_chairs=('sedena',), notes='', activities=('c9/activity/sst-navy/ex',))
     """
     chairs = tri_chair_slugs(program)
     if not decision.tri_chairs:
@@ -126,6 +129,12 @@ def check_decision(
             raise InputError("validated_activities: an approved APA lists at least one activity")
         if len(activities) > MAX_ACTIVITIES:
             raise InputError(f"validated_activities: at most {MAX_ACTIVITIES}")
+        for activity in activities:
+            if activity not in offered:
+                raise InputError(
+                    f"validated_activities: {activity!r} is not an activity of the draft APA"
+                    " (see `roundtable apa show`)"
+                )
     elif phase is Phase.observation_visit:
         if decision.approved and len(activities) != 1:
             raise InputError("exercise: select exactly one exercise or training")

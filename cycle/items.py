@@ -25,6 +25,7 @@ class ItemKind(StrEnum):
     milestone = "milestone"
     deliverable = "deliverable"
     gate = "gate"
+    activity = "activity"
 
 
 TIMED_KINDS = frozenset({ItemKind.meeting, ItemKind.executive_session, ItemKind.observation_visit})
@@ -68,6 +69,41 @@ class ItemKey:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityFacts:
+    """What an APA activity item carries beyond its dates, host and place."""
+
+    kind: str
+    line_of_effort: str
+    participants: tuple[str, ...] = ()
+    objectives: tuple[str, ...] = ()
+    window: bool = False
+    """The dates are the window the activity will fall in."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "line_of_effort": self.line_of_effort,
+            "participants": list(self.participants),
+            "objectives": list(self.objectives),
+            "window": self.window,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ActivityFacts:
+        participants = data.get("participants") or []
+        objectives = data.get("objectives") or []
+        assert isinstance(participants, list)
+        assert isinstance(objectives, list)
+        return cls(
+            kind=str(data["kind"]),
+            line_of_effort=str(data["line_of_effort"]),
+            participants=tuple(str(p) for p in participants),
+            objectives=tuple(str(o) for o in objectives),
+            window=bool(data.get("window", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedItem:
     """One dated thing in a cycle's plan.
 
@@ -88,6 +124,7 @@ class PlannedItem:
     first_day: dt.date | None = None
     last_day: dt.date | None = None
     due: dt.date | None = None
+    activity: ActivityFacts | None = None
 
     @property
     def kind(self) -> ItemKind:

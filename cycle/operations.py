@@ -12,16 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cycle.apa import (
+    Activity,
+    Amendment,
+    ApaPlan,
+    ApaVersion,
+    amend,
+    check_activity,
+    observable,
+    parse_activity_key,
+)
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
 from cycle.cycles import Cycle, cycle_by_number, cycle_on
 from cycle.deadlines import Deadlines, Standing
 from cycle.deliverable import Action, DeliverableState, check_note
-from cycle.errors import NotFoundError, StoreError
+from cycle.errors import InputError, NotFoundError, StoreError
+from cycle.items import ItemKey, ItemKind
 from cycle.metrics import DeliverableRecordView, Report
 from cycle.metrics import report as metrics_report
 from cycle.program import Lang, Program
-from cycle.schedule import business_calendar, plan_or_explain
+from cycle.schedule import TemplateRangeError, business_calendar, plan_cycle, plan_or_explain
 from cycle.settings import Settings
 from cycle.status import CycleStatus, TrackedItem, summarize
 from cycle.store.database import Store
@@ -33,6 +44,18 @@ if TYPE_CHECKING:
 
     from cycle.store.backup import ExportSummary
 
+from cycle.store.apa import (
+    PROPOSED,
+    apa_plan,
+    body_proposals,
+    proposal_states,
+    proposals,
+    save_proposal,
+    save_version,
+    selected_exercise,
+    versions,
+    withdraw_proposal,
+)
 from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
 from cycle.store.notices import record_notices as store_notices
 from cycle.store.repository import (
@@ -104,13 +127,14 @@ def current_cycle(program: Program, as_of: dt.date) -> Cycle:
 
 
 def plan(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[PlanReport, list[TrackedItem]]:
-    """Plan cycle `number` into the store (idempotent) and return it as stored."""
+    """Plan cycle `number` into the store (idempotent) and return it as stored: the
+    template's items and, once validated, the cycle's APA."""
     ctx.store.require_ready()
-    cycle_plan = plan_or_explain(ctx.program, ctx.source, number)
+    cycle_by_number(ctx.program, number)
 
     def work(session: Session) -> PlanReport:
         sync_bodies(session, program=ctx.program, now=now, actor=actor)
-        return apply_plan(session, plan=cycle_plan, now=now, actor=actor)
+        return replan(ctx, session, number=number, now=now, actor=actor)
 
     report = ctx.store.transaction(work)
     with ctx.store.session() as session:
@@ -136,9 +160,23 @@ def record(
 ) -> DeliverableView:
     checked = check_note(note)
     ctx.store.require_ready()
-    return ctx.store.transaction(
-        lambda s: record_deliverable_action(s, key=key, action=action, actor=actor, now=now, note=checked)
-    )
+
+    def work(session: Session) -> DeliverableView:
+        parsed = ItemKey.from_string(key)
+        if (
+            action is Action.submit
+            and parsed.kind is ItemKind.deliverable
+            and parsed.body is not None
+            and parsed.name == ctx.program.apa.inputs
+            and not body_proposals(session, cycle=parsed.cycle, body=parsed.body)
+        ):
+            raise InputError(
+                f"{key}: {parsed.body} has proposed no activity for cycle {parsed.cycle}; propose them with "
+                f"`roundtable apa propose` first (or waive the inputs)"
+            )
+        return record_deliverable_action(session, key=key, action=action, actor=actor, now=now, note=checked)
+
+    return ctx.store.transaction(work)
 
 
 @dataclass(frozen=True)
@@ -220,3 +258,124 @@ def restore(ctx: Context, *, path: Path) -> ExportSummary:
 
     document = read_export(path)
     return import_store(ctx.store, document, program_slug=ctx.program.program.slug)
+
+
+# --- the Annual Plan of Activities ---------------------------------------------------------
+
+
+def replan(ctx: Context, session: Session, *, number: int, now: dt.datetime, actor: str) -> PlanReport:
+    """Plan cycle `number` inside the caller's transaction, with the APA it holds."""
+    cycle_plan = plan_or_explain(ctx.program, ctx.source, number, apa=apa_plan(session, cycle=number))
+    return apply_plan(session, plan=cycle_plan, now=now, actor=actor)
+
+
+def check_apa_fits(ctx: Context, *, number: int, apa: ApaPlan, what: str) -> None:
+    """`InputError` if the cycle cannot be planned with `apa` (an exercise so late that the
+    visit report would fall after the cycle closes, say)."""
+    try:
+        plan_cycle(ctx.program, number, ctx.calendar, apa=apa)
+    except TemplateRangeError as exc:
+        raise InputError(f"{what}: the cycle would not fit: {exc.message}") from None
+
+
+def _require_planned(session: Session, number: int) -> None:
+    if number not in planned_cycle_numbers(session):
+        raise StoreError(f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`")
+
+
+def propose_activity(
+    ctx: Context, *, activity: Activity, now: dt.datetime, actor: str
+) -> tuple[Activity, str]:
+    """Record a body's proposed activity, or revise its standing proposal."""
+    ctx.store.require_ready()
+    checked = check_activity(ctx.program, cycle_by_number(ctx.program, activity.key.cycle), activity)
+
+    def work(session: Session) -> tuple[Activity, str]:
+        _require_planned(session, activity.key.cycle)
+        return save_proposal(session, activity=checked, now=now, actor=actor)
+
+    return ctx.store.transaction(work)
+
+
+def withdraw_activity(ctx: Context, *, key: str, now: dt.datetime, actor: str) -> bool:
+    parsed = parse_activity_key(key).to_string()
+    ctx.store.require_ready()
+    return ctx.store.transaction(lambda s: withdraw_proposal(s, key=parsed, now=now, actor=actor))
+
+
+@dataclass(frozen=True)
+class ApaState:
+    """A cycle's APA: the draft (standing proposals), its versions and the exercise chosen
+    for the observation visit."""
+
+    cycle: int
+    draft: tuple[Activity, ...]
+    versions: tuple[ApaVersion, ...]
+    selected: str | None
+    withdrawn: tuple[Activity, ...] = ()
+
+    @property
+    def latest(self) -> ApaVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+def apa_state(ctx: Context, *, number: int) -> ApaState:
+    ctx.store.require_ready()
+    cycle_by_number(ctx.program, number)
+    with ctx.store.session() as session:
+        _require_planned(session, number)
+        everything = proposals(session, cycle=number, withdrawn=True)
+        states = proposal_states(session, cycle=number)
+        return ApaState(
+            cycle=number,
+            draft=tuple(a for a in everything if states[a.key.to_string()] == PROPOSED),
+            versions=tuple(versions(session, cycle=number)),
+            selected=selected_exercise(session, cycle=number),
+            withdrawn=tuple(a for a in everything if states[a.key.to_string()] != PROPOSED),
+        )
+
+
+def observable_activities(ctx: Context, *, number: int) -> tuple[Activity, ...]:
+    """What the exercise selection may choose from: the observable activities of the
+    second year in the latest version of the validated APA."""
+    latest = apa_state(ctx, number=number).latest
+    if latest is None:
+        return ()
+    return observable(ctx.program, cycle_by_number(ctx.program, number), latest.activities)
+
+
+def amend_apa(
+    ctx: Context, *, number: int, amendment: Amendment, now: dt.datetime, actor: str
+) -> tuple[ApaVersion, PlanReport]:
+    """Amend the validated APA of cycle `number`: a new frozen version with the reason, and
+    the cycle re-planned so the calendars follow (the visit too, if its exercise moved)."""
+    ctx.store.require_ready()
+    cycle = cycle_by_number(ctx.program, number)
+    key = parse_activity_key(amendment.key)
+    if key.cycle != number:
+        raise InputError(f"{amendment.key}: is not an activity of cycle {number}")
+
+    def work(session: Session) -> tuple[ApaVersion, PlanReport]:
+        _require_planned(session, number)
+        found = versions(session, cycle=number)
+        if not found:
+            raise InputError(
+                f"cycle {number}: the APA is not validated yet; the tri-chairs validate it at the executive "
+                "session, and only then is it amended"
+            )
+        selected = selected_exercise(session, cycle=number)
+        new = amend(
+            found[-1],
+            amendment,
+            cycle=cycle,
+            proposals=proposals(session, cycle=number),
+            selected=selected,
+            decided_by=actor,
+            at=now,
+        )
+        visit = new.activity(selected) if selected else None
+        check_apa_fits(ctx, number=number, apa=ApaPlan(new.activities, visit), what=amendment.key)
+        save_version(session, version=new, actor=actor)
+        return new, replan(ctx, session, number=number, now=now, actor=actor)
+
+    return ctx.store.transaction(work)

@@ -390,6 +390,9 @@ def _default_activity_kinds() -> list[ActivityKindConfig]:
 
 
 class ApaConfig(_Model):
+    inputs: Slug = "apa-inputs"
+    """The per-body deliverable that carries a body's proposals: it cannot be submitted
+    before the body has proposed an activity for the cycle (it may be waived)."""
     kinds: list[ActivityKindConfig] = Field(default_factory=_default_activity_kinds, min_length=1)
 
     def kind(self, slug: str) -> ActivityKindConfig:

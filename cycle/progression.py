@@ -13,11 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cycle.apa import ApaPlan, validated_version
 from cycle.cycles import Cycle, cycle_by_number
 from cycle.errors import InputError, NotFoundError, StoreError
 from cycle.gates import GateDecision, GateState, check_decision
 from cycle.items import ItemKind
-from cycle.operations import Context, plan
+from cycle.operations import (
+    Context,
+    apa_state,
+    check_apa_fits,
+    observable_activities,
+    plan,
+    replan,
+)
 from cycle.phases import (
     Missing,
     PhaseProgress,
@@ -33,6 +41,7 @@ from cycle.phases import (
 )
 from cycle.program import Phase
 from cycle.status import CycleStatus, TrackedItem, summarize
+from cycle.store.apa import apa_plan, proposals, save_version
 from cycle.store.progress import (
     GateView,
     decide_gate,
@@ -422,17 +431,19 @@ def close_cycle(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, 
 
 
 def offered_activities(ctx: Context, *, number: int) -> tuple[str, ...]:
-    """What the exercise selection may choose from: the activities the tri-chairs validated
-    at the executive session of the cycle."""
-    with ctx.store.session() as session:
-        tracked = _load(session, number)
-        apa = gate_of(ctx.program, Phase.executive_session, tracked)
-        if apa is None:
-            return ()
-        views = [g for g in list_gates(session, cycle=number) if g.item.key == apa.item.key]
-    if not views or views[0].state is not GateState.approved or views[0].decision is None:
-        return ()
-    return views[0].decision.activities
+    """What the exercise selection may choose from: the keys of the validated APA's
+    observable activities (combined exercises, trainings) of the second year."""
+    return tuple(a.key.to_string() for a in observable_activities(ctx, number=number))
+
+
+def gate_offers(ctx: Context, *, number: int, phase: Phase) -> tuple[str, ...]:
+    """The activities a gate's decision may name: the draft APA at its validation, the
+    observable validated activities of the second year at the exercise selection."""
+    if phase is Phase.executive_session:
+        return tuple(a.key.to_string() for a in apa_state(ctx, number=number).draft)
+    if phase is Phase.observation_visit:
+        return offered_activities(ctx, number=number)
+    return ()
 
 
 def gate_for(ctx: Context, *, number: int, phase: Phase) -> GateView:
@@ -482,11 +493,32 @@ def decide(
         current = read_gate(session, key=key)
     number = current.item.key.cycle
     phase = current.item.phase
-    offered = offered_activities(ctx, number=number) if phase is Phase.observation_visit else ()
-    checked = check_decision(ctx.program, phase, decision, offered=offered)
-    view, new = ctx.store.transaction(
-        lambda s: decide_gate(s, key=key, decision=checked, now=now, actor=actor)
+    checked = check_decision(
+        ctx.program, phase, decision, offered=gate_offers(ctx, number=number, phase=phase)
     )
+
+    def work(session: Session) -> tuple[GateView, bool]:
+        view, new = decide_gate(session, key=key, decision=checked, now=now, actor=actor)
+        if new and checked.approved:
+            # The APA is frozen as validated, or the visit moves to the chosen exercise:
+            # either way the cycle is planned again, so the calendars follow.
+            if phase is Phase.executive_session:
+                version = validated_version(
+                    cycle=number,
+                    draft=proposals(session, cycle=number),
+                    chosen=checked.activities,
+                    decided_by=view.decided_by or actor,
+                    gate=key,
+                    at=now,
+                )
+                check_apa_fits(ctx, number=number, apa=ApaPlan(version.activities), what=key)
+                save_version(session, version=version, actor=actor)
+            else:
+                check_apa_fits(ctx, number=number, apa=apa_plan(session, cycle=number), what=key)
+            replan(ctx, session, number=number, now=now, actor=actor)
+        return view, new
+
+    view, new = ctx.store.transaction(work)
     said = []
     if new:
         said.append(

@@ -9,6 +9,7 @@ and phase windows keep their dates.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING
 
 import pendulum
 
+from cycle.apa import Activity, ApaPlan
 from cycle.business_calendar import BusinessCalendar
 from cycle.cycles import Cycle, cycle_by_number
-from cycle.items import ItemKey, ItemKind, PlannedItem
+from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
 from cycle.program import (
     LANGS,
     Anchor,
@@ -59,18 +61,26 @@ def business_calendar(program: Program) -> BusinessCalendar:
     return BusinessCalendar(program.business_calendar.countries)
 
 
-def plan_cycle(program: Program, number: int, calendar: BusinessCalendar | None = None) -> CyclePlan:
-    """Every dated item of cycle `number`, in a stable order."""
+def plan_cycle(
+    program: Program, number: int, calendar: BusinessCalendar | None = None, *, apa: ApaPlan | None = None
+) -> CyclePlan:
+    """Every dated item of cycle `number`, in a stable order.
+
+    `apa` is what the store holds of the cycle's Annual Plan of Activities: its validated
+    activities become items of the cycle, and the exercise chosen for the observation
+    visit sets the visit's dates and place (everything anchored to the visit follows)."""
     calendar = calendar or business_calendar(program)
     cycle = cycle_by_number(program, number)
-    planner = _Planner(program, cycle, calendar)
+    planner = _Planner(program, cycle, calendar, apa or ApaPlan())
     return CyclePlan(cycle=cycle, items=tuple(planner.items()))
 
 
-def plan_or_explain(program: Program, source: ProgramSource, number: int) -> CyclePlan:
+def plan_or_explain(
+    program: Program, source: ProgramSource, number: int, *, apa: ApaPlan | None = None
+) -> CyclePlan:
     """`plan_cycle`, with a template that does not fit turned into a `ConfigError`."""
     try:
-        return plan_cycle(program, number)
+        return plan_cycle(program, number, apa=apa)
     except TemplateRangeError as exc:
         raise source.error(exc.key_path, f"cycle {number}: {exc.message}") from None
 
@@ -103,10 +113,11 @@ class _Event:
 
 
 class _Planner:
-    def __init__(self, program: Program, cycle: Cycle, calendar: BusinessCalendar) -> None:
+    def __init__(self, program: Program, cycle: Cycle, calendar: BusinessCalendar, apa: ApaPlan) -> None:
         self.program = program
         self.cycle = cycle
         self.calendar = calendar
+        self.apa = apa
 
     def key(self, kind: ItemKind, body: str | None, name: str) -> ItemKey:
         return ItemKey(self.cycle.number, kind, body, name)
@@ -137,6 +148,7 @@ class _Planner:
             yield from (event.item for event in body_meetings)
         for index, template in enumerate(self.program.template.items):
             yield from self._template_items(index, template, anchors, hosts, meetings)
+        yield from (self._activity(activity) for activity in self.apa.activities)
 
     # --- events ------------------------------------------------------------------------
 
@@ -164,6 +176,8 @@ class _Planner:
         template = self.program.template.observation_visit
         if template is None or template.month > self.cycle.months:
             return None  # a 12-month cycle has its executive session and no visit
+        if self.apa.visit is not None:
+            return self._visit_at(template, self.apa.visit)
         return self._event(
             template=template,
             kind=ItemKind.observation_visit,
@@ -200,6 +214,47 @@ class _Planner:
         )
         self._require_inside(first, last, key_path, template.title.en)
         return _Event(item=item, first_day=first, last_day=last, host=host)
+
+    def _visit_at(self, template: EventTemplate, exercise: Activity) -> _Event:
+        """The visit on the first working days of the chosen exercise, hosted where it is."""
+        days = min(template.days, (exercise.last_day - exercise.first_day).days + 1)
+        first = self.calendar.first_working_run(exercise.first_day, days)
+        last = first + dt.timedelta(days=days - 1)
+        item = self._timed_item(
+            key=self.key(ItemKind.observation_visit, None, "1"),
+            phase=Phase.observation_visit,
+            title=template.title,
+            owner=template.owner,
+            host=exercise.host,
+            first=first,
+            last=last,
+            start_time=template.start_time,
+            end_time=template.end_time,
+        )
+        if exercise.location is not None:
+            item = dataclasses.replace(item, location=exercise.location)
+        self._require_inside(first, last, ("template", "observation_visit", "month"), template.title.en)
+        return _Event(item=item, first_day=first, last_day=last, host=exercise.host)
+
+    def _activity(self, activity: Activity) -> PlannedItem:
+        """A validated APA activity: all-day, on its dates or over its window."""
+        return PlannedItem(
+            key=activity.key,
+            phase=Phase.group_meetings,
+            title=activity.title,
+            owner=activity.body,
+            host=activity.host,
+            location=activity.location or self.program.institution(activity.host).seat,
+            first_day=activity.first_day,
+            last_day=activity.last_day,
+            activity=ActivityFacts(
+                kind=activity.kind,
+                line_of_effort=activity.line_of_effort,
+                participants=activity.participants,
+                objectives=activity.objectives,
+                window=activity.window,
+            ),
+        )
 
     def _meeting_bodies(self) -> Iterator[tuple[int, Body]]:
         for index, body in enumerate(self.program.bodies):

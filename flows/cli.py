@@ -68,6 +68,8 @@ gates_app = typer.Typer(
     help="The tri-chairs' decisions: list the gates, enter a decision.", no_args_is_help=True
 )
 app.add_typer(gates_app, name="gates")
+apa_app = typer.Typer(help="The Annual Plan of Activities: propose, show, amend.", no_args_is_help=True)
+app.add_typer(apa_app, name="apa")
 automations_app = typer.Typer(
     help="Notifications of late deliverables through Prefect automations.", no_args_is_help=True
 )
@@ -128,6 +130,13 @@ def _now() -> dt.datetime:
 
 def _today(as_of: Any) -> dt.date:
     return as_of if isinstance(as_of, dt.date) else dt.datetime.now().astimezone().date()
+
+
+def _cycle_number(ctx: Context, cycle: int | None, as_of: Any) -> int:
+    """The cycle asked for, else the one open on `--as-of` (default today)."""
+    from cycle.operations import current_cycle
+
+    return cycle if cycle is not None else current_cycle(ctx.program, _today(as_of)).number
 
 
 def _actor(by: str | None) -> str:
@@ -237,11 +246,10 @@ def plan(
 ) -> None:
     """Plan a cycle into the store: new items added, moved ones revised, dropped ones cancelled."""
     ctx = _context()
-    from cycle.operations import current_cycle
     from cycle.operations import plan as plan_cycle
     from cycle.views import cycle_json, tracked_json
 
-    number = cycle if cycle is not None else current_cycle(ctx.program, _today(as_of)).number
+    number = _cycle_number(ctx, cycle, as_of)
     report, tracked = plan_cycle(ctx, number=number, now=_now(), actor=f"cli:{_actor(None)}")
     from cycle.cycles import cycle_by_number
 
@@ -612,12 +620,11 @@ def deliverables_list(
     """List deliverables with their due dates and states."""
     ctx = _context(reads_only=True)
     from cycle.deliverable import DeliverableState, working_days_late
-    from cycle.operations import current_cycle
     from cycle.store.repository import list_deliverables
     from cycle.views import owner_label
 
     today = _today(as_of)
-    number = cycle if cycle is not None else current_cycle(ctx.program, today).number
+    number = _cycle_number(ctx, cycle, today)
     ctx.store.require_ready()
     rows: list[dict[str, Any]] = []
     with ctx.store.session() as session:
@@ -991,11 +998,16 @@ def gates_decide(
     ] = None,
     activity: Annotated[
         list[str] | None,
-        typer.Option("--activity", help="A validated activity of the APA (repeat; the APA validation)."),
+        typer.Option(
+            "--activity",
+            help="A draft APA activity the tri-chairs validate, by key (repeat; the APA validation).",
+        ),
     ] = None,
     exercise: Annotated[
         str | None,
-        typer.Option("--exercise", help="The selected exercise or training (the exercise selection)."),
+        typer.Option(
+            "--exercise", help="The selected exercise or training, by activity key (the exercise selection)."
+        ),
     ] = None,
     notes: Annotated[str, typer.Option("--notes", help="Notes; why, for a rejection.")] = "",
     by: ByOpt = None,
@@ -1030,6 +1042,230 @@ def gates_decide(
     typer.echo(
         f"{key}: {report.view.state.value} by {report.view.decided_by}. "
         f"Run the {report.view.item.phase.value} flow to move the cycle on."
+    )
+
+
+# --- the Annual Plan of Activities ---------------------------------------------------------
+
+
+def _activity_row(activity: Any, program: Any, lang: Lang) -> tuple[str, ...]:
+    short = program.institution
+    return (
+        activity.key.to_string(),
+        program.apa.kind(activity.kind).name.get(lang),
+        activity.title.get(lang),
+        f"{activity.first_day} → {activity.last_day}" + (" (window)" if activity.window else ""),
+        ", ".join(short(i).short for i in activity.institutions),
+        ", ".join(activity.objectives),
+    )
+
+
+def activities(count: int) -> str:
+    """'1 activity', '2 activities'."""
+    return f"{count} activit{'y' if count == 1 else 'ies'}"
+
+
+ACTIVITY_COLUMNS = ("key", "kind", "title", "dates", "host, participants", "objectives")
+
+
+@apa_app.command("propose")
+def apa_propose(
+    body: Annotated[str, typer.Option("--body", help="The proposing body (slug).")],
+    slug: Annotated[str, typer.Option("--slug", help="A name for the activity, e.g. aztec-alligator-2027.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="combined-exercise, training, exchange, staff-visit...")
+    ],
+    title_en: Annotated[str, typer.Option("--title-en", help="Title in English.")],
+    title_es: Annotated[str, typer.Option("--title-es", help="Title in Spanish.")],
+    first: Annotated[str, typer.Option("--first", help="First day, YYYY-MM-DD.", callback=_parse_date)],
+    last: Annotated[str, typer.Option("--last", help="Last day, YYYY-MM-DD.", callback=_parse_date)],
+    host: Annotated[str, typer.Option("--host", help="Host institution (slug).")],
+    line: Annotated[str, typer.Option("--line", help="Line of effort (slug).")],
+    participant: Annotated[
+        list[str] | None, typer.Option("--participant", help="Another institution taking part (repeat).")
+    ] = None,
+    objective: Annotated[
+        list[str] | None, typer.Option("--objective", help="An objective it serves, body/slug (repeat).")
+    ] = None,
+    window: Annotated[
+        bool, typer.Option("--window", help="The dates are a window the activity will fall in.")
+    ] = False,
+    location_en: Annotated[str | None, typer.Option("--location-en", help="Place, in English.")] = None,
+    location_es: Annotated[str | None, typer.Option("--location-es", help="Place, in Spanish.")] = None,
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Propose an activity for a cycle's APA (or revise a standing proposal)."""
+    ctx = _context(reads_only=True)
+    from cycle.apa import Activity, activity_key
+    from cycle.operations import propose_activity
+    from cycle.program import Localized
+
+    if (location_en is None) != (location_es is None):
+        raise typer.BadParameter("give the place in both languages", param_hint="--location-en/--location-es")
+    number = _cycle_number(ctx, cycle, as_of)
+    assert isinstance(first, dt.date)
+    assert isinstance(last, dt.date)
+    activity = Activity(
+        key=activity_key(number, body, slug),
+        kind=kind,
+        title=Localized.model_construct(en=title_en, es=title_es),
+        first_day=first,
+        last_day=last,
+        window=window,
+        host=host,
+        participants=tuple(participant or ()),
+        line_of_effort=line,
+        objectives=tuple(objective or ()),
+        location=Localized.model_construct(en=location_en, es=location_es)
+        if location_en and location_es
+        else None,
+    )
+    proposed, done = propose_activity(ctx, activity=activity, now=_now(), actor=_actor(by))
+    if json_output:
+        _print_json({"done": done, "activity": proposed.to_json()})
+        return
+    typer.echo(f"{proposed.key}: {done} ({proposed.title.en}, {proposed.first_day} to {proposed.last_day})")
+
+
+@apa_app.command("withdraw")
+def apa_withdraw(
+    key: Annotated[str, typer.Argument(help="Activity key, e.g. c9/activity/sst-navy/aztec-alligator-2027.")],
+    by: ByOpt = None,
+) -> None:
+    """Withdraw a proposal that is not in the validated APA."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import withdraw_activity
+
+    changed = withdraw_activity(ctx, key=key, now=_now(), actor=_actor(by))
+    typer.echo(f"{key}: {'withdrawn' if changed else 'was withdrawn already'}")
+
+
+@apa_app.command("show")
+def apa_show(
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """A cycle's APA: the draft before the executive session, then each version."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import apa_state
+
+    language = _lang(lang)
+    number = _cycle_number(ctx, cycle, as_of)
+    state = apa_state(ctx, number=number)
+    if json_output:
+        _print_json(
+            {
+                "cycle": number,
+                "validated": state.latest is not None,
+                "draft": [a.to_json() for a in state.draft],
+                "withdrawn": [a.to_json() for a in state.withdrawn],
+                "versions": [
+                    {
+                        "version": v.version,
+                        "kind": "validated" if v.validated else "amendment",
+                        "at": v.at.isoformat(),
+                        "decided_by": v.decided_by,
+                        "reason": v.reason,
+                        "change": v.change,
+                        "activities": [a.key.to_string() for a in v.activities],
+                    }
+                    for v in state.versions
+                ],
+                "activities": [a.to_json() for a in state.latest.activities] if state.latest else [],
+                "observation_visit": state.selected,
+            }
+        )
+        return
+    console = _console()
+    latest = state.latest
+    if latest is None:
+        console.print(
+            _table(
+                f"Cycle {number}: draft APA ({len(state.draft)} proposed; validated at the session)",
+                ACTIVITY_COLUMNS,
+                [_activity_row(a, ctx.program, language) for a in state.draft],
+            )
+        )
+        return
+    console.print(
+        _table(
+            f"Cycle {number}: APA version {latest.version} ({activities(len(latest.activities))})",
+            ACTIVITY_COLUMNS,
+            [_activity_row(a, ctx.program, language) for a in latest.activities],
+            caption=f"Observation visit: {state.selected}" if state.selected else None,
+        )
+    )
+    console.print(
+        _table(
+            "Versions",
+            ("version", "at", "by", "change", "reason"),
+            [
+                (
+                    str(v.version),
+                    v.at.strftime("%Y-%m-%d %H:%M UTC"),
+                    v.decided_by,
+                    "validated" if v.validated else " ".join(str(x) for x in v.change.values()),
+                    v.reason or "",
+                )
+                for v in state.versions
+            ],
+        )
+    )
+
+
+@apa_app.command("amend")
+def apa_amend(
+    key: Annotated[str, typer.Argument(help="The activity, e.g. c9/activity/sst-navy/aztec-alligator-2027.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the validated APA changes.")],
+    add: Annotated[bool, typer.Option("--add", help="Add this standing proposal to the APA.")] = False,
+    drop: Annotated[bool, typer.Option("--drop", help="Drop this activity from the APA.")] = False,
+    first: Annotated[
+        str | None, typer.Option("--first", help="Reschedule: new first day.", callback=_parse_date)
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--last", help="Reschedule: new last day.", callback=_parse_date)
+    ] = None,
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Amend the validated APA: add, drop or reschedule one activity, with a reason. The
+    cycle is planned again, so the calendars follow."""
+    from cycle.apa import Amendment, AmendmentKind, parse_activity_key
+    from cycle.operations import amend_apa
+
+    ctx = _context(reads_only=True)
+    chosen = [
+        name for name, given in (("--add", add), ("--drop", drop), ("--first/--last", first or last)) if given
+    ]
+    if len(chosen) != 1:
+        raise typer.BadParameter(
+            "give one of --add, --drop or --first with --last", param_hint="--add/--drop/--first"
+        )
+    kind = AmendmentKind.add if add else AmendmentKind.drop if drop else AmendmentKind.reschedule
+    parsed = parse_activity_key(key)
+    version, _ = amend_apa(
+        ctx,
+        number=parsed.cycle,
+        amendment=Amendment(
+            kind=kind,
+            key=parsed.to_string(),
+            reason=reason,
+            first_day=first if isinstance(first, dt.date) else None,
+            last_day=last if isinstance(last, dt.date) else None,
+        ),
+        now=_now(),
+        actor=_actor(by),
+    )
+    if json_output:
+        _print_json({"cycle": version.cycle, "version": version.version, "change": version.change})
+        return
+    typer.echo(
+        f"cycle {version.cycle}: APA version {version.version} ({kind.value} {parsed}); the plan follows"
     )
 
 

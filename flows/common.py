@@ -25,7 +25,7 @@ from prefect.tasks import Task
 
 from cycle.cycles import cycle_by_number, cycle_on
 from cycle.errors import NotFoundError, RoundtableError, StoreError
-from cycle.operations import Context, open_context
+from cycle.operations import ApaState, Context, apa_state, open_context
 from cycle.phases import PhaseState
 from cycle.progression import Announcement, CycleBoard, cycle_board
 from cycle.settings import settings_from_env
@@ -240,13 +240,15 @@ def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
     markdown summary and a progress bar of phases completed."""
     ctx = context()
     board = cycle_board(ctx, number=number, as_of=as_of)
-    description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue"
+    apa = apa_state(ctx, number=number)
+    description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue; {apa_line(apa)}"
     create_table_artifact(key=f"cycle-{number}-status", table=status_table(board), description=description)
     create_markdown_artifact(
         key=f"cycle-{number}-summary",
-        markdown=status_markdown(ctx, board),
+        markdown=status_markdown(ctx, board) + f"\n- {apa_line(apa)}\n",
         description=f"Cycle {number} as of {as_of}",
     )
+    publish_apa(ctx, apa)
     share = 100.0 * board.phases_completed / len(board.rows) if board.rows else 0.0
     create_progress_artifact(
         key=f"cycle-{number}-progress",
@@ -259,3 +261,48 @@ def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
         "overdue": len(board.status.overdue),
         "phases_completed": board.phases_completed,
     }
+
+
+def apa_table(ctx: Context, state: ApaState) -> list[dict[str, Any]]:
+    """The rows of the `cycle-{n}-apa` artifact: the latest version's activities (or the
+    draft before validation), the visit's exercise marked."""
+    latest = state.latest
+    activities = latest.activities if latest is not None else state.draft
+    standing = "draft" if latest is None else f"v{latest.version}"
+    return [
+        {
+            "activity": a.title.en,
+            "kind": ctx.program.apa.kind(a.kind).name.en,
+            "dates": f"{a.first_day} → {a.last_day}" + (" (window)" if a.window else ""),
+            "host": owner_label(ctx.program, a.host),
+            "participants": ", ".join(owner_label(ctx.program, p) for p in a.participants),
+            "body": a.body,
+            "objectives": ", ".join(a.objectives),
+            "apa": standing + (" · observed" if a.key.to_string() == state.selected else ""),
+            "key": a.key.to_string(),
+        }
+        for a in activities
+    ]
+
+
+def apa_line(state: ApaState) -> str:
+    """The APA in one line: draft or version, activities, the visit's exercise."""
+    latest = state.latest
+    if latest is None:
+        return f"APA: draft, {len(state.draft)} proposed activities (validated at the executive session)"
+    count = len(latest.activities)
+    line = f"APA: version {latest.version}, {count} activit{'y' if count == 1 else 'ies'}"
+    exercise = latest.activity(state.selected) if state.selected else None
+    return line + (f"; observation visit to {exercise.title.en}" if exercise is not None else "")
+
+
+def publish_apa(ctx: Context, state: ApaState) -> None:
+    """Show the cycle's APA in the Prefect UI: the `cycle-{n}-apa` table."""
+    latest = state.latest
+    amendments = latest.version - 1 if latest is not None else 0
+    description = apa_line(state) + (
+        f" ({amendments} amendment{'s' if amendments != 1 else ''} since validation)" if latest else ""
+    )
+    create_table_artifact(
+        key=f"cycle-{state.cycle}-apa", table=apa_table(ctx, state), description=description
+    )

@@ -3,8 +3,11 @@
 The session wants every body's APA inputs and annual briefing, the delegation roster and
 the read-ahead book in (the phase's `requires` in the program file). With them in, the
 flow opens the session and asks the tri-chairs to validate the Annual Plan of Activities;
-approved, the cycle moves on to the observation visit (or the assessment in a 12-month
-cycle); rejected, the phase stays open and running the flow again asks again.
+the form lists the draft APA (every standing proposal of the bodies) and the tri-chairs
+tick what they validate. Approved, the validated activities are frozen as version 1 of the
+cycle's APA, planned into the cycle (the calendars show them), and the cycle moves on to
+the observation visit (or the assessment in a 12-month cycle); rejected, the phase stays
+open and running the flow again asks again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from prefect import flow
 from prefect.client.schemas.objects import State
 
 from cycle.gates import GateDecision
+from cycle.operations import apa_state
 from cycle.program import Phase
 from flows.common import context, label_run, resolve, run_name
 from flows.gates import apa_validation_form, gated_phase
@@ -45,7 +49,7 @@ def executive_session(
         number=number,
         day=day,
         phase=Phase.executive_session,
-        form=lambda: apa_validation_form(context().program),
+        form=lambda: apa_validation_form(context().program, apa_state(context(), number=number).draft),
         allow_missing=allow_missing,
         timeout_days=gate_timeout_days,
         outcome=_outcome,

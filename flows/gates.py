@@ -27,6 +27,7 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import Completed, Failed
 from pydantic import Field, StringConstraints, create_model
 
+from cycle.apa import Activity as ApaActivity
 from cycle.errors import InputError
 from cycle.gates import MAX_ACTIVITY, MAX_NOTES, GateDecision, GateState, tri_chair_slugs
 from cycle.program import Phase, Program
@@ -51,9 +52,24 @@ def _list_of(item: Any) -> Any:
     return list[item]
 
 
-def apa_validation_form(program: Program) -> type[RunInput]:
-    """The form of the APA validation gate."""
+def _optional(item: Any) -> Any:
+    return item | None
+
+
+def _listing(activities: Sequence[ApaActivity], program: Program) -> str:
+    """One line per activity for a form's description: key, title, dates, host."""
+    return "\n".join(
+        f"- {a.key}: {a.title.en} / {a.title.es} ({a.first_day} to {a.last_day}"
+        f"{', window' if a.window else ''}; {program.institution(a.host).short})"
+        for a in activities
+    )
+
+
+def apa_validation_form(program: Program, draft: Sequence[ApaActivity] = ()) -> type[RunInput]:
+    """The form of the APA validation gate: the draft APA's activities to validate."""
     chairs = _list_of(_choices(tri_chair_slugs(program)))
+    keys = [a.key.to_string() for a in draft]
+    listing = _listing(draft, program) if draft else "The draft is empty: no body has proposed an activity."
     model: type[RunInput] = create_model(
         "ApaValidation",
         __base__=RunInput,
@@ -64,11 +80,12 @@ def apa_validation_form(program: Program) -> type[RunInput]:
             Field(min_length=1, title="Tri-chairs who decided / Copresidentes que decidieron"),
         ),
         validated_activities=(
-            list[Activity],
+            _list_of(_choices(keys)) if keys else list[Activity],
             Field(
                 default_factory=list,
                 title="Validated activities / Actividades validadas",
-                description="One per line: trainings, exchanges, combined exercises (needed to approve).",
+                description="The draft APA's activities the tri-chairs validate (needed to approve):\n"
+                + listing,
             ),
         ),
         notes=(
@@ -84,17 +101,23 @@ def apa_validation_form(program: Program) -> type[RunInput]:
     return model
 
 
-def exercise_selection_form(program: Program, offered: Sequence[str]) -> type[RunInput]:
-    """The form of the exercise selection: only the validated APA's activities."""
+def exercise_selection_form(program: Program, offered: Sequence[ApaActivity]) -> type[RunInput]:
+    """The form of the exercise selection: only the validated APA's observable activities
+    of the second year."""
     chairs = _list_of(_choices(tri_chair_slugs(program)))
+    keys = [a.key.to_string() for a in offered]
     model: type[RunInput] = create_model(
         "ExerciseSelection",
         __base__=RunInput,
         __doc__="The tri-chairs' choice of the exercise or training to observe.",
         approved=(bool, Field(title="Exercise selected / Ejercicio seleccionado")),
         exercise=(
-            _choices(offered) | None,
-            Field(default=None, title="Exercise or training / Ejercicio o adiestramiento"),
+            _optional(_choices(keys) if keys else Activity),
+            Field(
+                default=None,
+                title="Exercise or training / Ejercicio o adiestramiento",
+                description="The visit takes its dates and place:\n" + _listing(offered, program),
+            ),
         ),
         tri_chairs=(
             chairs,

@@ -1,8 +1,11 @@
 """observation-visit: in the second year, the tri-chairs select the combined exercise or
 training their delegations will observe, from the Annual Plan of Activities they validated.
 
-The flow needs the APA validated; it offers only the validated activities; approved, the
-selection is recorded and the cycle moves on to the assessment.
+The flow needs the APA validated; it offers only the validated APA's combined exercises
+and trainings that begin in the second year. Approved, the chosen activity fixes the
+visit's dates (its first working days) and place (its host and location): the cycle is
+planned again, so the visit keeps its key and calendar UID with a higher SEQUENCE, and the
+deadlines anchored to it move with it. The cycle then moves on to the assessment.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from prefect import flow
 from prefect.client.schemas.objects import State
 
 from cycle.gates import GateDecision
+from cycle.operations import observable_activities
 from cycle.program import Phase
-from cycle.progression import offered_activities
 from flows.common import context, label_run, resolve, run_name
 from flows.gates import exercise_selection_form, gated_phase
 
@@ -42,7 +45,7 @@ def observation_visit(
         day=day,
         phase=Phase.observation_visit,
         # Built once the phase has begun, which needs the APA validated (so it offers some).
-        form=lambda: exercise_selection_form(ctx.program, offered_activities(ctx, number=number)),
+        form=lambda: exercise_selection_form(ctx.program, observable_activities(ctx, number=number)),
         allow_missing=allow_missing,
         timeout_days=gate_timeout_days,
         outcome=_outcome,

@@ -16,8 +16,7 @@ from uuid import UUID
 from cycle.errors import InputError, StoreError
 from cycle.gates import GateDecision, GateState, check_decision, expired, timed_out
 from cycle.operations import Context
-from cycle.program import Phase
-from cycle.progression import decide, offered_activities
+from cycle.progression import decide, gate_offers
 from cycle.store.progress import GateView, gate
 
 
@@ -58,9 +57,7 @@ def decide_gate(
     with ctx.store.session() as session:
         current = gate(session, key=key)
     phase = current.item.phase
-    offered = (
-        offered_activities(ctx, number=current.item.key.cycle) if phase is Phase.observation_visit else ()
-    )
+    offered = gate_offers(ctx, number=current.item.key.cycle, phase=phase)
     checked = check_decision(ctx.program, phase, decision, offered=offered)
     if current.state is GateState.pending and expired(current.expires_at, now):
         raise InputError(timed_out(key, current.expires_at))  # whether or not Prefect failed the run yet

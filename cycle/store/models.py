@@ -96,8 +96,8 @@ class ItemRecord(SQLModel, table=True):
     first_day: dt.date | None = None
     last_day: dt.date | None = None
     due: dt.date | None = Field(default=None, index=True)
-    participants: str | None = Field(default=None, sa_type=Text)
-    """JSON list of the institutions taking part (APA activities), beyond host and owner."""
+    activity: str | None = Field(default=None, sa_type=Text)
+    """JSON of an APA activity's facts (see cycle.items.ActivityFacts)."""
     status: str = Field(default="planned", max_length=20)
     revision: int = 0
     created_at: dt.datetime = _utc(nullable=False)

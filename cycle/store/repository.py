@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from cycle.deliverable import Action, DeliverableState, transition
 from cycle.errors import InputError, NotFoundError
-from cycle.items import ItemKey, ItemKind, PlannedItem
+from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
 from cycle.program import Localized, Phase, Program
 from cycle.schedule import CyclePlan
 from cycle.status import CANCELLED, TrackedItem
@@ -49,6 +49,7 @@ CONTENT_COLUMNS = (
     "first_day",
     "last_day",
     "due",
+    "activity",
 )
 
 
@@ -86,6 +87,9 @@ def item_columns(item: PlannedItem) -> dict[str, Any]:
         "first_day": item.first_day,
         "last_day": item.last_day,
         "due": item.due,
+        "activity": (
+            json.dumps(item.activity.to_json(), sort_keys=True, ensure_ascii=False) if item.activity else None
+        ),
     }
 
 
@@ -128,6 +132,7 @@ def to_planned_item(row: ItemRecord | Row[Any]) -> PlannedItem:
         first_day=row.first_day,
         last_day=row.last_day,
         due=row.due,
+        activity=ActivityFacts.from_json(json.loads(row.activity)) if row.activity else None,
     )
 
 

@@ -16,15 +16,19 @@ import pytest
 
 from calendars.catalogue import shipped_catalogue
 from calendars.export import export_feeds, feed_files, write_if_changed
+from cycle.apa import ApaPlan
 from cycle.program import Program
 from cycle.schedule import plan_cycle
 from cycle.status import TrackedItem
+from tests.apa import SAMPLE
 
 CHANGED = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 
 
 def _tracked(program: Program, changed: dt.datetime = CHANGED) -> list[TrackedItem]:
-    return [TrackedItem(item=i, status="planned", changed_at=changed) for i in plan_cycle(program, 9).items]
+    """Cycle 9 with the sample APA validated, as planned items."""
+    items = plan_cycle(program, 9, apa=ApaPlan(activities=SAMPLE)).items
+    return [TrackedItem(item=i, status="planned", changed_at=changed) for i in items]
 
 
 def _export(program: Program, tracked: list[TrackedItem], out: Path) -> tuple[list[str], list[str]]:
@@ -35,9 +39,9 @@ def _export(program: Program, tracked: list[TrackedItem], out: Path) -> tuple[li
 
 
 def test_export_writes_every_feed_and_an_index(program: Program, tmp_path: Path) -> None:
-    """40 feeds (19 audiences and the task form, in two languages) and index.html."""
+    """42 feeds (20 audiences and the task form, in two languages) and index.html."""
     written, unchanged = _export(program, _tracked(program), tmp_path)
-    assert (len(written), unchanged) == (41, [])
+    assert (len(written), unchanged) == (43, [])
     assert (tmp_path / "es" / "org-sedena.ics").read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert '<a href="es/group-sst-army.ics">MRCMB: Pláticas de Estado Mayor del Ejército' in index

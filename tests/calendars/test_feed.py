@@ -17,13 +17,17 @@ from icalendar import Calendar
 from calendars.audience import Audience, AudienceKind, every_audience
 from calendars.catalogue import shipped_catalogue
 from calendars.feed import FeedOptions, FeedRequest, build_feed, uid
+from cycle.apa import ApaPlan
 from cycle.items import TIMED_KINDS, ItemKind, PlannedItem
 from cycle.program import Localized, Program
 from cycle.schedule import plan_cycle
 from cycle.status import TrackedItem
+from tests.apa import SAMPLE, STAFF_EXCHANGE
 
 CHANGED = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
 AS_OF = dt.date(2026, 11, 24)
+WINDOW = STAFF_EXCHANGE.key.to_string()
+"""The sample activity whose dates are only a window."""
 
 
 def _tracked(program: Program, *cycles: int) -> list[TrackedItem]:
@@ -35,7 +39,7 @@ def _tracked(program: Program, *cycles: int) -> list[TrackedItem]:
             changed_at=CHANGED,
         )
         for number in cycles
-        for item in plan_cycle(program, number).items
+        for item in plan_cycle(program, number, apa=ApaPlan(activities=SAMPLE) if number == 9 else None).items
     ]
 
 
@@ -70,7 +74,7 @@ class TestEveryAudience:
         tmp_path: Path,
         icaljs_files: Callable[[list[Path]], dict[str, Any]],
     ) -> None:
-        """Same UIDs, summaries and start instants in both parsers, for all 38 feeds."""
+        """Same UIDs, summaries and start instants in both parsers, for all 40 feeds."""
         by_uid = {uid(t.item): t.item for t in tracked}
         paths: dict[Path, tuple[Audience, str]] = {}
         for audience in every_audience(program):
@@ -78,7 +82,7 @@ class TestEveryAudience:
                 path = tmp_path / f"{audience.to_string()}.{lang}.ics"
                 path.write_bytes(_feed(program, tracked, audience, lang))
                 paths[path] = (audience, lang)
-        assert len(paths) == 38  # all, executive, 3 orgs, 13 bodies, deliverables; x2
+        assert len(paths) == 40  # all, executive, 3 orgs, 13 bodies, deliverables, activities; x2
         parsed = icaljs_files(list(paths))
         for path, (audience, lang) in paths.items():
             ours = _events(path.read_bytes())
@@ -93,6 +97,14 @@ class TestEveryAudience:
                 assert item["summary"] in (title, marked)
                 if planned.kind in TIMED_KINDS:
                     assert item["start"] == _expected_instant(planned), (audience, key)
+                elif planned.kind is ItemKind.activity:
+                    assert planned.first_day is not None
+                    assert planned.last_day is not None
+                    assert (item["start"], item["end"]) == (
+                        planned.first_day.isoformat(),
+                        (planned.last_day + dt.timedelta(days=1)).isoformat(),
+                    )
+                    assert item["status"] == ("TENTATIVE" if key.startswith(WINDOW) else "CONFIRMED")
                 else:
                     assert item["start"] == planned.due.isoformat() if planned.due else False
 

@@ -29,7 +29,16 @@ REJECTED = GateDecision(approved=False, tri_chairs=("semar",), notes="Add the na
 SELECTED = GateDecision(approved=True, tri_chairs=("usnorthcom",), activities=("Ardent Sentry 2027",))
 
 
-def refusal(program: Program, phase: Phase, decision: GateDecision, offered: tuple[str, ...] = ()) -> str:
+DRAFT = (*OFFERED, "x" * MAX_ACTIVITY, *(f"Activity {n}" for n in range(MAX_ACTIVITIES + 1)))
+"""The draft APA the validations in these tests choose from."""
+
+
+def check_apa(program: Program, decision: GateDecision, offered: tuple[str, ...] = DRAFT) -> GateDecision:
+    """`check_decision` at the APA validation, with `DRAFT` as the draft."""
+    return check_decision(program, APA, decision, offered=offered)
+
+
+def refusal(program: Program, phase: Phase, decision: GateDecision, offered: tuple[str, ...] = DRAFT) -> str:
     """The message of the `InputError` that `check_decision` raises."""
     with pytest.raises(InputError) as caught:
         check_decision(program, phase, decision, offered=offered)
@@ -65,7 +74,7 @@ class TestTriChairs:
         self, program: Program, chairs: tuple[str, ...]
     ) -> None:
         """Any non-empty set of tri-chairs is accepted and kept in its order."""
-        assert check_decision(program, APA, replace(APPROVED_APA, tri_chairs=chairs)).tri_chairs == chairs
+        assert check_apa(program, replace(APPROVED_APA, tri_chairs=chairs)).tri_chairs == chairs
 
     def test_the_first_problem_is_the_one_reported(self, program: Program) -> None:
         """An unknown tri-chair is reported before a missing reason and a missing activity."""
@@ -77,7 +86,7 @@ class TestNotes:
     def test_notes_lose_outer_whitespace_and_windows_line_ends(self, program: Program) -> None:
         """CR LF becomes LF and leading and trailing whitespace goes; inner lines stay."""
         decision = replace(REJECTED, notes=" \r\nAdd the naval exercises.\r\n  Then resubmit. \t\r\n")
-        assert check_decision(program, APA, decision).notes == "Add the naval exercises.\n  Then resubmit."
+        assert check_apa(program, decision).notes == "Add the naval exercises.\n  Then resubmit."
 
     @pytest.mark.parametrize(
         ("notes", "kept"),
@@ -90,7 +99,7 @@ class TestNotes:
     )
     def test_notes_up_to_the_limit_are_kept(self, program: Program, notes: str, kept: str) -> None:
         """2000 characters of notes, counted after tidying, are accepted."""
-        assert check_decision(program, APA, replace(APPROVED_APA, notes=notes)).notes == kept
+        assert check_apa(program, replace(APPROVED_APA, notes=notes)).notes == kept
 
     @pytest.mark.parametrize(
         ("notes", "message"),
@@ -108,7 +117,7 @@ class TestNotes:
 
     def test_a_lone_carriage_return_in_notes_becomes_a_line_feed(self, program: Program) -> None:
         """Old Mac line ends are tidied like Windows ones."""
-        assert check_decision(program, APA, replace(APPROVED_APA, notes="a\rb")).notes == "a\nb"
+        assert check_apa(program, replace(APPROVED_APA, notes="a\rb")).notes == "a\nb"
 
     @pytest.mark.parametrize("notes", ["", " \r\n\t "], ids=["empty", "only-whitespace"])
     @pytest.mark.parametrize("phase", [APA, EXERCISE])
@@ -120,14 +129,14 @@ class TestNotes:
 
     def test_an_approval_needs_no_notes(self, program: Program) -> None:
         """Approving with empty notes is accepted."""
-        assert check_decision(program, APA, APPROVED_APA) == APPROVED_APA
+        assert check_apa(program, APPROVED_APA) == APPROVED_APA
 
 
 class TestActivities:
     def test_activities_lose_outer_whitespace(self, program: Program) -> None:
         """Each activity is stripped; the order is kept."""
         decision = replace(APPROVED_APA, activities=("  Fuerzas Amigas 2027", "Ardent Sentry 2027\t"))
-        assert check_decision(program, APA, decision).activities == OFFERED
+        assert check_apa(program, decision).activities == OFFERED
 
     @pytest.mark.parametrize(
         "activity",
@@ -142,7 +151,7 @@ class TestActivities:
     def test_an_activity_of_200_characters_is_kept(self, program: Program) -> None:
         """Exactly 200 characters is within the limit."""
         decision = replace(APPROVED_APA, activities=("x" * MAX_ACTIVITY,))
-        assert check_decision(program, APA, decision).activities == ("x" * MAX_ACTIVITY,)
+        assert check_apa(program, decision).activities == ("x" * MAX_ACTIVITY,)
 
     def test_an_activity_is_listed_once(self, program: Program) -> None:
         """Two activities equal after stripping are refused."""
@@ -159,21 +168,24 @@ class TestApaValidation:
 
     def test_a_rejected_apa_needs_no_activity(self, program: Program) -> None:
         """A rejection with a reason and no activities is accepted as it is."""
-        assert check_decision(program, APA, REJECTED) == REJECTED
+        assert check_apa(program, REJECTED) == REJECTED
 
     def test_an_apa_lists_at_most_200_activities(self, program: Program) -> None:
         """200 activities are accepted; 201 are refused."""
         many = tuple(f"Activity {n}" for n in range(MAX_ACTIVITIES + 1))
-        accepted = check_decision(program, APA, replace(APPROVED_APA, activities=many[:-1]))
+        accepted = check_apa(program, replace(APPROVED_APA, activities=many[:-1]))
         assert len(accepted.activities) == 200
         assert refusal(program, APA, replace(APPROVED_APA, activities=many)) == (
             "validated_activities: at most 200"
         )
 
-    def test_the_apa_is_not_limited_to_what_was_offered(self, program: Program) -> None:
-        """`offered` only constrains the exercise selection."""
-        decision = replace(APPROVED_APA, activities=("Something new",))
-        assert check_decision(program, APA, decision, offered=OFFERED).activities == ("Something new",)
+    def test_the_apa_validates_only_activities_of_the_draft(self, program: Program) -> None:
+        """An activity no body proposed is refused: the tri-chairs validate the draft."""
+        decision = replace(APPROVED_APA, activities=("Fuerzas Amigas 2027", "Something new"))
+        assert refusal(program, APA, decision, offered=OFFERED) == (
+            "validated_activities: 'Something new' is not an activity of the draft APA "
+            "(see `roundtable apa show`)"
+        )
 
 
 class TestExerciseSelection:
@@ -197,7 +209,7 @@ class TestExerciseSelection:
 
     def test_nothing_can_be_selected_before_an_apa_is_validated(self, program: Program) -> None:
         """With nothing offered every exercise is refused, without an empty list in the message."""
-        assert refusal(program, EXERCISE, SELECTED) == (
+        assert refusal(program, EXERCISE, SELECTED, offered=()) == (
             "exercise: 'Ardent Sentry 2027' is not an activity of the validated APA"
         )
 

@@ -13,7 +13,7 @@ from cycle.program import Phase, Program
 CHAIRS = st.sampled_from(["usnorthcom", "sedena", "semar", "", "SEDENA", "nobody", "sedena\n"])
 TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["", " ", "Ex A", "x" * (MAX_ACTIVITY + 1), "a\r\nb"]))
 ONE_LINE = st.text(st.characters(blacklist_characters="\r\n\x00"), min_size=1, max_size=40).map(str.strip)
-"""What an exercise selection is offered: activities a checked APA validation holds."""
+"""What a gate offers: the draft APA's activities, or the validated ones to observe."""
 DECISIONS = st.builds(
     GateDecision,
     approved=st.booleans(),
@@ -33,7 +33,7 @@ def test_any_gate_answer_is_a_valid_decision_or_one_input_error_line(
     program: Program, phase: Phase, decision: GateDecision, offered: tuple[str, ...]
 ) -> None:
     """What passes the rules keeps them: known tri-chairs once each, a reason for a rejection,
-    one-line activities, one offered exercise at the exercise selection."""
+    one-line activities, all of them offered, one exercise at the exercise selection."""
     try:
         checked = check_decision(program, phase, decision, offered=offered)
     except InputError as exc:
@@ -46,8 +46,8 @@ def test_any_gate_answer_is_a_valid_decision_or_one_input_error_line(
     assert checked.approved or checked.notes
     assert len(checked.notes) <= MAX_NOTES
     assert all(a and "\n" not in a and len(a) <= MAX_ACTIVITY for a in checked.activities)
+    assert set(checked.activities) <= set(offered)
     if phase is Phase.observation_visit:
-        assert set(checked.activities) <= set(offered)
         assert not checked.approved or len(checked.activities) == 1
     else:
         assert phase is Phase.executive_session

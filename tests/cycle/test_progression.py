@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
-from cycle.business_calendar import BusinessCalendar
-from cycle.config import ProgramSource
 from cycle.deliverable import Action
 from cycle.errors import InputError, NotFoundError, StoreError
 from cycle.gates import GateDecision, GateState
 from cycle.operations import Context, plan
 from cycle.phases import PhaseState
-from cycle.program import Phase, Program
+from cycle.program import Phase
 from cycle.progression import (
     Announcement,
     ask,
@@ -33,11 +30,9 @@ from cycle.progression import (
     offered_activities,
     open_cycle,
 )
-from cycle.settings import Settings
-from cycle.store.database import Store
 from cycle.store.progress import phase_progress
 from cycle.store.repository import record_deliverable_action, store_generation
-from tests.conftest import SHIPPED
+from tests.apa import ACTIVITIES, SELECTED, STAFF_EXCHANGE, propose_sample
 from tests.cycle.test_phases import EXECUTIVE_SESSION_NEEDS
 
 ACTOR = "test"
@@ -47,8 +42,8 @@ EXPIRES = LATER + dt.timedelta(days=1)
 
 APA = "c9/gate/-/apa-validation"
 EXERCISE = "c9/gate/-/exercise-selection"
-ACTIVITIES = ("Fuerzas Amigas 2027", "Ardent Sentry 2027")
 APPROVED_APA = GateDecision(approved=True, tri_chairs=("sedena", "usnorthcom"), activities=ACTIVITIES)
+STAFF_EXCHANGE_KEY = STAFF_EXCHANGE.key.to_string()
 REJECTED = GateDecision(approved=False, tri_chairs=("semar",), notes="Add the naval exercises first.")
 
 SENT = {"read_ahead": "sent"}
@@ -57,30 +52,18 @@ AFTER_THE_END = dt.date(2027, 9, 1)
 
 
 @pytest.fixture
-def ctx(
-    store: Store,
-    database_url: str,
-    program: Program,
-    source: ProgramSource,
-    calendar: BusinessCalendar,
-    tmp_path: Path,
-) -> Context:
-    """The shipped program over a fresh, migrated store."""
-    settings = Settings(home=tmp_path, config_path=SHIPPED, database_url=database_url)
-    return Context(settings=settings, program=program, source=source, store=store, calendar=calendar)
-
-
-@pytest.fixture
 def planned(ctx: Context) -> Context:
-    """Cycle 9 planned into the store; no phase recorded yet."""
+    """Cycle 9 planned into the store, the sample APA proposed; no phase recorded yet."""
     plan(ctx, number=9, now=OPENED, actor=ACTOR)
+    propose_sample(ctx)
     return ctx
 
 
 @pytest.fixture
 def opened(ctx: Context) -> Context:
-    """Cycle 9 planned and opened, as the plan-cycle flow leaves it."""
+    """Cycle 9 planned and opened, as the plan-cycle flow leaves it; the sample APA proposed."""
     open_cycle(ctx, number=9, now=OPENED, actor=ACTOR)
+    propose_sample(ctx)
     return ctx
 
 
@@ -370,7 +353,7 @@ class TestGates:
             approved=True,
             tri_chairs=("sedena", "usnorthcom"),
             notes="  Approved.\r\n",
-            activities=(" Fuerzas Amigas 2027", "Ardent Sentry 2027 "),
+            activities=(f" {ACTIVITIES[0]}", f"{ACTIVITIES[1]} "),
         )
         view, said = decide(planned, key=APA, decision=untidy, now=LATER, actor=ACTOR)
         assert view.decision == GateDecision(
@@ -399,14 +382,14 @@ class TestGates:
         """Once the APA is approved its activities are offered, and only they can be selected."""
         decide(planned, key=APA, decision=APPROVED_APA, now=LATER, actor=ACTOR)
         assert offered_activities(planned, number=9) == ACTIVITIES
-        outside = GateDecision(approved=True, tri_chairs=("semar",), activities=("Vigilant Shield 2027",))
+        outside = GateDecision(approved=True, tri_chairs=("semar",), activities=(STAFF_EXCHANGE_KEY,))
         with pytest.raises(InputError) as caught:
             decide(planned, key=EXERCISE, decision=outside, now=LATER, actor=ACTOR)
         assert str(caught.value) == (
-            "exercise: 'Vigilant Shield 2027' is not an activity of the validated APA "
-            "(Fuerzas Amigas 2027; Ardent Sentry 2027)"
+            f"exercise: '{STAFF_EXCHANGE_KEY}' is not an activity of the validated APA "
+            "(c9/activity/sst-army/fuerzas-amigas-2027; c9/activity/sst-navy/aztec-alligator-2027)"
         )
-        chosen = GateDecision(approved=True, tri_chairs=("semar",), activities=("Ardent Sentry 2027",))
+        chosen = GateDecision(approved=True, tri_chairs=("semar",), activities=(SELECTED,))
         view, _ = decide(planned, key=EXERCISE, decision=chosen, now=LATER, actor=ACTOR)
         assert (view.state, view.decision) == (GateState.approved, chosen)
 
@@ -418,10 +401,10 @@ class TestGates:
         if apa is not None:
             decide(planned, key=APA, decision=apa, now=LATER, actor=ACTOR)
         assert offered_activities(planned, number=9) == ()
-        chosen = GateDecision(approved=True, tri_chairs=("semar",), activities=("Ardent Sentry 2027",))
+        chosen = GateDecision(approved=True, tri_chairs=("semar",), activities=(SELECTED,))
         with pytest.raises(InputError) as caught:
             decide(planned, key=EXERCISE, decision=chosen, now=LATER, actor=ACTOR)
-        assert str(caught.value) == "exercise: 'Ardent Sentry 2027' is not an activity of the validated APA"
+        assert str(caught.value) == f"exercise: '{SELECTED}' is not an activity of the validated APA"
 
     def test_an_expired_request_is_announced_at_its_expiry(self, planned: Context) -> None:
         """Nothing times out before `expires_at`; at it the request is announced as timed out."""
@@ -542,6 +525,11 @@ def _close(ctx: Context) -> Sequence[Announcement]:
     return close_cycle(ctx, number=9, as_of=LAST_DAY, now=LATER, actor=ACTOR).announcements
 
 
+def _open_and_propose(ctx: Context) -> None:
+    _open(ctx)
+    propose_sample(ctx)
+
+
 def _decide_apa(ctx: Context) -> Sequence[Announcement]:
     return decide(ctx, key=APA, decision=APPROVED_APA, now=LATER, actor=ACTOR)[1]
 
@@ -558,7 +546,7 @@ RERUNS = [
     pytest.param(_open_with_report, _assess, id="assess"),
     pytest.param(_open, _close, id="close-cycle"),
     pytest.param(_open, ask_apa, id="ask"),
-    pytest.param(_open, _decide_apa, id="decide"),
+    pytest.param(_open_and_propose, _decide_apa, id="decide"),
     pytest.param(_open_and_ask, _expire, id="expire"),
 ]
 

@@ -54,6 +54,7 @@ from cycle.store.repository import change_log
 from flows.executive_session import executive_session
 from flows.observation_visit import observation_visit
 from flows.plan_cycle import plan_cycle
+from tests.apa import ACTIVITIES, SELECTED, propose_inputs, propose_sample
 from tests.cycle.test_phases import STANDING_BODIES
 
 AS_OF = dt.date(2026, 11, 25)
@@ -66,8 +67,6 @@ NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
 APA = "c9/gate/-/apa-validation"
 EXERCISE = "c9/gate/-/exercise-selection"
 CHAIRS = ("usnorthcom", "sedena", "semar")
-ACTIVITIES = ("Ex A", "Ex B")
-SELECTED = "Ex B"
 
 BODIES = STANDING_BODIES
 EXECUTIVE_INPUTS = (
@@ -85,8 +84,10 @@ EVENT_WAIT_SECONDS = 15.0
 
 
 def submit(*keys: str) -> None:
-    """Record deliverables as submitted by the secretariat."""
+    """Record deliverables as submitted by the secretariat (a body's APA inputs after it has
+    proposed an activity: they cannot be submitted empty)."""
     ctx = flows.common.context()
+    propose_inputs(ctx, keys)
     for key in keys:
         record(ctx, key=key, action=Action.submit, actor="secretariat", now=NOW)
 
@@ -274,7 +275,9 @@ def _copy_store(source: Path, home: Path) -> None:
 
 
 def _plan() -> None:
+    """Cycle 9 planned by its flow, and the bodies' sample activities proposed."""
     assert run(plan_cycle, cycle=9, as_of=AS_OF).state.is_completed()
+    propose_sample(flows.common.context())
 
 
 def _validate_apa() -> None:

@@ -314,6 +314,104 @@ def test_a_bad_argument_is_one_line_exit_2_and_the_store_unchanged(
     assert_one_line_refusal(cli(*args), line + "\n")
 
 
+PROPOSE = (
+    *("apa", "propose", "--cycle", "9", "--body", "sst-navy", "--slug", "aztec-2027", "--title-en", "Aztec"),
+    *("--title-es", "Azteca", "--host", "semar", "--line", "domain-control"),
+)
+JUNE = ("--first", "2027-06-08", "--last", "2027-06-18")
+ACTIVITY = "c9/activity/sst-navy/aztec-2027"
+BAD_APA_ARGUMENTS = [
+    pytest.param(
+        (*PROPOSE, "--kind", "parade", *JUNE),
+        "roundtable: error: kind: 'parade' is not a kind of activity "
+        "(one of combined-exercise, training, exchange, staff-visit)",
+        id="unknown-kind",
+    ),
+    pytest.param(
+        (*PROPOSE, "--kind", "training", "--first", "2027-02-30", "--last", "2027-06-18"),
+        "roundtable apa propose: error: Invalid value for '--first': '2027-02-30' is not a date (YYYY-MM-DD) "
+        "(see --help)",
+        id="not-a-date",
+    ),
+    pytest.param(
+        (*PROPOSE, "--kind", "training", "--first", "2027-08-30", "--last", "2027-09-18"),
+        "roundtable: error: dates: 2027-08-30 to 2027-09-18 fall outside cycle 9 (2025-09-01 to 2027-08-31)",
+        id="outside-the-cycle",
+    ),
+    pytest.param(
+        (*PROPOSE, "--kind", "training", *JUNE, "--location-en", "Veracruz"),
+        "roundtable apa propose: error: Invalid value for --location-en/--location-es: "
+        "give the place in both languages (see --help)",
+        id="place-in-one-language",
+    ),
+    pytest.param(
+        (*PROPOSE, "--kind", "training", *JUNE, "--objective", "sst-navy/none"),
+        "roundtable: error: objectives: no objective sst-navy/none (see `roundtable objectives list`)",
+        id="unknown-objective",
+    ),
+    pytest.param(
+        (*PROPOSE, "--kind", "training", *JUNE, "--participant", "army"),
+        "roundtable: error: participants: 'army' is not an institution (one of usnorthcom, sedena, semar)",
+        id="unknown-participant",
+    ),
+    pytest.param(
+        (*PROPOSE[:7], "Aztec", *PROPOSE[8:], "--kind", "training", *JUNE),
+        "roundtable: error: slug: 'Aztec' is not a slug "
+        "(lowercase letters, digits and hyphens, like ex-2027)",
+        id="bad-slug",
+    ),
+    pytest.param(
+        ("apa", "amend", ACTIVITY, "--reason", "r", "--drop"),
+        "roundtable: error: cycle 9: the APA is not validated yet; "
+        "the tri-chairs validate it at the executive session, and only then is it amended",
+        id="amend-before-validation",
+    ),
+    pytest.param(
+        ("apa", "amend", ACTIVITY, "--reason", "r"),
+        "roundtable apa amend: error: Invalid value for --add/--drop/--first: give one of --add, --drop or "
+        "--first with --last (see --help)",
+        id="amend-without-a-change",
+    ),
+    pytest.param(
+        ("apa", "amend", ACTIVITY, "--reason", "r", "--drop", "--add"),
+        "roundtable apa amend: error: Invalid value for --add/--drop/--first: give one of --add, --drop or "
+        "--first with --last (see --help)",
+        id="amend-two-changes",
+    ),
+    pytest.param(
+        ("apa", "amend", "c9/gate/-/apa-validation", "--reason", "r", "--drop"),
+        "roundtable: error: 'c9/gate/-/apa-validation' is not an activity key "
+        "(like c9/activity/sst-navy/aztec-alligator-2027)",
+        id="amend-a-gate",
+    ),
+    pytest.param(
+        ("apa", "withdraw", "c9/activity/sst-navy/none"),
+        "roundtable: error: no proposed activity c9/activity/sst-navy/none",
+        id="withdraw-unknown",
+    ),
+    pytest.param(
+        ("apa", "show", "--cycle", "12"),
+        "roundtable: error: cycle 12 is not planned yet: run `roundtable plan --cycle 12`",
+        id="show-unplanned-cycle",
+    ),
+    pytest.param(
+        ("deliverables", "submit", "c9/deliverable/sst-air/apa-inputs"),
+        "roundtable: error: c9/deliverable/sst-air/apa-inputs: sst-air has proposed no activity for cycle 9; "
+        "propose them with `roundtable apa propose` first (or waive the inputs)",
+        id="apa-inputs-without-a-proposal",
+    ),
+]
+
+
+@pytest.mark.usefixtures("unchanged_store")
+@pytest.mark.parametrize(("args", "line"), BAD_APA_ARGUMENTS)
+def test_a_bad_apa_argument_is_one_line_exit_2_and_the_store_unchanged(
+    cli: Cli, args: tuple[str, ...], line: str
+) -> None:
+    """Proposals, amendments and APA inputs are checked before anything is written."""
+    assert_one_line_refusal(cli(*args), line + "\n")
+
+
 CHAIRS = "(one of usnorthcom, sedena, semar)"
 BAD_GATE_ANSWERS = [
     pytest.param(
@@ -351,6 +449,12 @@ BAD_GATE_ANSWERS = [
         (APA, "--approve", "--tri-chair", "sedena", "--activity", "X", "--activity", " X "),
         "roundtable: error: activities: an activity is listed twice",
         id="activity-twice",
+    ),
+    pytest.param(
+        (APA, "--approve", "--tri-chair", "sedena", "--activity", "c9/activity/sst-navy/none"),
+        "roundtable: error: validated_activities: 'c9/activity/sst-navy/none' "
+        "is not an activity of the draft APA (see `roundtable apa show`)",
+        id="activity-not-in-the-draft",
     ),
     pytest.param(
         (APA, "--reject", "--tri-chair", "sedena"),

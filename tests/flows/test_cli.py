@@ -66,8 +66,8 @@ class TestInit:
         """A second init finds the store at the current schema and changes nothing."""
         first = cli.json("init")
         second = cli.json("init")
-        assert (first["schema_before"], first["schema"]) == (None, "0004")
-        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0004", "0004", 0)
+        assert (first["schema_before"], first["schema"]) == (None, "0005")
+        assert (second["schema_before"], second["schema"], second["bodies_changed"]) == ("0005", "0005", 0)
         assert first["bodies_changed"] == 15
         assert (home / "roundtable.db").is_file()
 
@@ -231,12 +231,12 @@ class TestDeliverables:
 
 class TestFeeds:
     def test_feeds_build_writes_every_feed_once_then_nothing(self, planned: Cli, tmp_path: Path) -> None:
-        """A first build writes 40 feeds and the index; a second, with no change, writes none."""
+        """A first build writes 42 feeds and the index; a second, with no change, writes none."""
         out = tmp_path / "public"
         first = planned.json("feeds", "build", "--out", str(out))
         second = planned.json("feeds", "build", "--out", str(out))
-        assert len(first["written"]) == 41
-        assert (second["written"], second["unchanged"]) == ([], 41)
+        assert len(first["written"]) == 43
+        assert (second["written"], second["unchanged"]) == ([], 43)
         assert (out / "en" / "group-sst-army.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
 
     def test_feeds_build_into_a_file_is_one_line(self, planned: Cli, tmp_path: Path) -> None:
@@ -752,7 +752,7 @@ class TestExportImport:
         out = home / "backups" / "store.json"
         code, said, _ = planned("export", "--out", str(out))
         assert code == 0
-        assert said == f"{out}: 614 rows of 9 tables, schema {SCHEMA_REVISION}\n"
+        assert said == f"{out}: 614 rows of 14 tables, schema {SCHEMA_REVISION}\n"
         assert out.read_text(encoding="utf-8") == printed
         assert out.stat().st_mode & 0o777 == 0o600
         assert [p.name for p in out.parent.iterdir()] == ["store.json"]
@@ -767,7 +767,7 @@ class TestExportImport:
         code, said, err = planned("import", str(out))
         assert code == 0, err
         schema = f"schema {SCHEMA_REVISION}, now {SCHEMA_REVISION}"
-        assert said.endswith(f"614 rows of 9 tables restored from {out} ({schema})\n")
+        assert said.endswith(f"614 rows of 14 tables restored from {out} ({schema})\n")
         assert planned("export")[1] == out.read_text(encoding="utf-8")
 
     @pytest.mark.parametrize(
@@ -800,3 +800,76 @@ class TestExportImport:
             "is not empty (15 in body, 233 in change_log, 1 in cycle, 146 in deliverable, "
             "2 in gate, 217 in planned_item): import only into a new store\n"
         )
+
+
+AZTEC = "c9/activity/sst-navy/aztec-alligator-2027"
+PROPOSE_AZTEC = (
+    *("apa", "propose", "--cycle", "9", "--body", "sst-navy", "--slug", "aztec-alligator-2027"),
+    *("--kind", "combined-exercise", "--title-en", "Phoenix/Aztec Alligator 2027"),
+    *("--title-es", "Phoenix/Aztec Alligator 2027", "--first", "2027-06-08", "--last", "2027-06-18"),
+    *("--host", "semar", "--participant", "usnorthcom", "--line", "domain-control"),
+    *("--location-en", "Veracruz", "--location-es", "Veracruz", "--by", "Cmdr. Ruiz"),
+)
+
+
+class TestApa:
+    def test_propose_validate_amend_and_show(self, planned: Cli) -> None:
+        """A proposal, its body's inputs handed in, the validation by `gates decide`, an
+        amendment: `apa show --json` has the draft, both versions and the reason."""
+        proposed = planned.json(*PROPOSE_AZTEC)
+        assert proposed["done"] == "proposed"
+        assert proposed["activity"]["key"] == AZTEC
+        assert planned.json(*PROPOSE_AZTEC)["done"] == "unchanged"
+        assert planned("deliverables", "submit", "c9/deliverable/sst-navy/apa-inputs")[0] == 0
+        shown = planned.json("apa", "show", "--cycle", "9")
+        assert (shown["validated"], [a["key"] for a in shown["draft"]], shown["versions"]) == (
+            False,
+            [AZTEC],
+            [],
+        )
+        decided = planned.json(
+            "gates",
+            "decide",
+            "c9/gate/-/apa-validation",
+            "--approve",
+            "--tri-chair",
+            "semar",
+            "--activity",
+            AZTEC,
+        )
+        assert decided["state"] == "approved"
+        amended = planned.json(
+            "apa",
+            "amend",
+            AZTEC,
+            "--reason",
+            "Hurricane season",
+            "--first",
+            "2027-05-10",
+            "--last",
+            "2027-05-20",
+        )
+        assert (amended["version"], amended["change"]["kind"]) == (2, "reschedule")
+        shown = planned.json("apa", "show", "--cycle", "9")
+        assert [(v["version"], v["kind"], v["reason"]) for v in shown["versions"]] == [
+            (1, "validated", None),
+            (2, "amendment", "Hurricane season"),
+        ]
+        assert shown["activities"][0]["first_day"] == "2027-05-10"
+        code, out, _ = planned("apa", "show", "--cycle", "9")
+        assert code == 0
+        assert "APA version 2 (1 activity)" in out
+        items = {i["key"]: i for i in planned.json("plan", "--cycle", "9")["items"]}
+        assert (items[AZTEC]["kind"], items[AZTEC]["first_day"], items[AZTEC]["status"]) == (
+            "activity",
+            "2027-05-10",
+            "planned",
+        )
+
+    def test_withdraw_takes_a_proposal_out_of_the_draft(self, planned: Cli) -> None:
+        planned.json(*PROPOSE_AZTEC)
+        code, out, _ = planned("apa", "withdraw", AZTEC)
+        assert (code, out) == (0, f"{AZTEC}: withdrawn\n")
+        assert planned("apa", "withdraw", AZTEC)[1] == f"{AZTEC}: was withdrawn already\n"
+        shown = planned.json("apa", "show", "--cycle", "9")
+        assert (shown["draft"], [a["key"] for a in shown["withdrawn"]]) == ([], [AZTEC])

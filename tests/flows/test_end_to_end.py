@@ -37,6 +37,7 @@ from cycle.program import Phase
 from cycle.settings import settings_from_env
 from cycle.store.progress import list_gates, phase_progress
 from cycle.store.repository import tracked_items
+from tests.apa import ACTIVITIES, propose_inputs, propose_sample
 from tests.stores import POSTGRES_URL
 
 AS_OF = dt.date(2026, 11, 25)
@@ -45,7 +46,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
 APA_INPUT = {
     "approved": True,
     "tri_chairs": ["usnorthcom", "sedena", "semar"],
-    "validated_activities": ["Combined exercise Phoenix/Aztec Alligator", "Maritime interdiction training"],
+    "validated_activities": list(ACTIVITIES),
     "notes": "Validated at the 9th roundtable",
 }
 
@@ -204,16 +205,23 @@ def _deployment(services: Services, flow: str) -> dict[str, Any] | None:
 
 
 def _prepare_store(env: dict[str, str]) -> None:
-    """Plan cycle 9 and hand in everything the executive session requires."""
+    """Plan cycle 9, propose the sample APA and hand in everything the executive session
+    requires (each body's APA inputs after it has proposed an activity)."""
     ctx = open_context(settings_from_env(env))
     now = dt.datetime.now(dt.UTC)
     try:
         initialize(ctx, now=now, actor="e2e")
         plan(ctx, number=9, now=now, actor="e2e")
+        propose_sample(ctx)
         with ctx.store.session() as session:
             tracked = tracked_items(session, cycle=9)
-        for item in missing_requirements(ctx.program, Phase.executive_session, tracked):
-            record(ctx, key=item.item.key.to_string(), action=Action.submit, actor="e2e", now=now)
+        keys = [
+            m.item.key.to_string()
+            for m in missing_requirements(ctx.program, Phase.executive_session, tracked)
+        ]
+        propose_inputs(ctx, keys)
+        for key in keys:
+            record(ctx, key=key, action=Action.submit, actor="e2e", now=now)
     finally:
         ctx.store.engine.dispose()
 

@@ -25,7 +25,7 @@ import flows.common
 import flows.gates
 from cycle.errors import InputError
 from cycle.gates import GateDecision, GateState
-from cycle.operations import check_deadlines, record_notices
+from cycle.operations import check_deadlines, observable_activities, record_notices
 from cycle.program import Phase, Program
 from cycle.progression import offered_activities
 from flows.assessment import assessment
@@ -37,6 +37,7 @@ from flows.group_meetings import group_meetings
 from flows.observation_visit import observation_visit
 from flows.plan_cycle import plan_cycle
 from flows.publish_calendars import publish_calendars
+from tests.apa import AZTEC_ALLIGATOR, FUERZAS_AMIGAS, SAMPLE, STAFF_EXCHANGE
 from tests.flows.conftest import (
     ACTIVITIES,
     APA,
@@ -63,7 +64,7 @@ LAST_DAY = dt.date(2027, 8, 31)
 NEXT_CYCLE_DAY = dt.date(2027, 9, 1)
 SECONDS_PER_30_DAYS = 2_592_000
 
-STATUS_ARTIFACTS = ["cycle-9-progress", "cycle-9-status", "cycle-9-summary"]
+STATUS_ARTIFACTS = ["cycle-9-apa", "cycle-9-progress", "cycle-9-status", "cycle-9-summary"]
 PLANNED = {"opening": ("completed", {"items": 217}), "group-meetings": ("open", {})}
 """Cycle 9's phases as plan-cycle leaves them (the executive preparation opens in its own
 window, with the group meetings' run)."""
@@ -193,7 +194,7 @@ class TestPlanCycle:
             "- Phases completed: 1 of 7\n"
             "- Gate *Tri-chairs validate the Annual Plan of Activities* (2026-08-04): **pending**\n"
         )
-        assert len([p for p in (flow_home / "feeds").rglob("*") if p.is_file()]) == 41
+        assert len([p for p in (flow_home / "feeds").rglob("*") if p.is_file()]) == 43
 
     @pytest.mark.usefixtures("planned")
     def test_planning_again_changes_nothing(self, api: Api) -> None:
@@ -409,6 +410,22 @@ class TestExecutiveSessionGate:
         )
         outcome = {"validated_activities": list(ACTIVITIES), "validated_by": list(CHAIRS)}
         assert done.result == outcome
+        drafted = {r["key"]: r["apa"] for r in table(api, asked, "cycle-9-apa")}
+        assert {a.key.to_string() for a in SAMPLE} <= set(drafted)  # with each body's inputs
+        assert set(drafted.values()) == {"draft"}
+        apa = table(api, done, "cycle-9-apa")
+        assert [(r["key"], r["apa"]) for r in apa] == [(key, "v1") for key in ACTIVITIES]
+        assert apa[1] == {
+            "activity": "Combined exercise Phoenix/Aztec Alligator 2027",
+            "kind": "Combined exercise",
+            "dates": "2027-06-08 → 2027-06-18",
+            "host": "SEMAR",
+            "participants": "USNORTHCOM",
+            "body": "sst-navy",
+            "objectives": "",
+            "apa": "v1",
+            "key": ACTIVITIES[1],
+        }
         assert progress() == {
             **PLANNED,
             "executive-prep": ("completed", {"completed_when": "executive-session began"}),
@@ -429,6 +446,7 @@ class TestExecutiveSessionGate:
         assert [e for e in both if e[0] == "roundtable.gate.decided"] == []
         assert share(api, done) == pytest.approx(300 / 7)
         assert "(2026-08-04): **approved** by usnorthcom, sedena, semar on 2026-11-25" in summary(api, done)
+        assert summary(api, done).endswith("\n- APA: version 1, 2 activities\n")
 
     @pytest.mark.usefixtures("planned")
     def test_an_invalid_decision_in_the_store_is_refused(self) -> None:
@@ -566,20 +584,26 @@ class TestObservationVisit:
     @pytest.mark.usefixtures("apa_validated")
     def test_offers_only_the_validated_activities(self) -> None:
         """The selection's form lists the APA's activities and nothing else."""
-        offered = offered_activities(flows.common.context(), number=9)
-        assert offered == ACTIVITIES
-        form = exercise_selection_form(flows.common.context().program, offered)
+        ctx = flows.common.context()
+        assert offered_activities(ctx, number=9) == ACTIVITIES
+        form = exercise_selection_form(ctx.program, observable_activities(ctx, number=9))
         assert form.model_json_schema()["properties"]["exercise"] == {
             "anyOf": [{"enum": list(ACTIVITIES), "type": "string"}, {"type": "null"}],
             "default": None,
             "title": "Exercise or training / Ejercicio o adiestramiento",
+            "description": "The visit takes its dates and place:\n"
+            "- c9/activity/sst-army/fuerzas-amigas-2027: Combined exercise Fuerzas Amigas 2027 / "
+            "Ejercicio combinado Fuerzas Amigas 2027 (2027-04-13 to 2027-04-22; SEDENA)\n"
+            "- c9/activity/sst-navy/aztec-alligator-2027: Combined exercise Phoenix/Aztec Alligator 2027 / "
+            "Ejercicio combinado Phoenix/Aztec Alligator 2027 (2027-06-08 to 2027-06-18; SEMAR)",
         }
+        exchange = STAFF_EXCHANGE.key.to_string()
         with pytest.raises(ValidationError):
-            form(approved=True, tri_chairs=["sedena"], exercise="Ex C")
+            form(approved=True, tri_chairs=["sedena"], exercise=exchange)
         with pytest.raises(
-            InputError, match=r"^exercise: 'Ex C' is not an activity of the validated APA \(Ex A; Ex B\)$"
+            InputError, match=rf"^exercise: '{exchange}' is not an activity of the validated APA"
         ):
-            decide_gate(EXERCISE, approved=True, activities=("Ex C",))
+            decide_gate(EXERCISE, approved=True, activities=(exchange,))
 
     @pytest.mark.usefixtures("apa_validated")
     def test_a_selection_completes_the_phase_and_opens_the_assessment(self, api: Api) -> None:
@@ -611,6 +635,8 @@ class TestObservationVisit:
             ("roundtable.phase.started", 9, "assessment"),
         ]
         assert share(api, done) == pytest.approx(400 / 7)
+        apa = table(api, done, "cycle-9-apa")
+        assert [(r["key"], r["apa"]) for r in apa] == [(SELECTED, "v1 · observed"), (ACTIVITIES[1], "v1")]
 
 
 # --- completed phases converge -----------------------------------------------------------
@@ -817,6 +843,7 @@ class TestCloseCycle:
             ("roundtable.phase.completed", 10, "opening"),
         ]
         assert sorted(api.artifacts(done)) == [
+            "cycle-10-apa",
             "cycle-10-progress",
             "cycle-10-status",
             "cycle-10-summary",
@@ -1001,13 +1028,13 @@ class TestPublishCalendars:
         feeds = planned / "feeds"
         assert not feeds.exists()
         first = run(publish_calendars, as_of=AS_OF)
-        assert first.result == {"out": str(feeds), "written": 41, "unchanged": 0}
+        assert first.result == {"out": str(feeds), "written": 43, "unchanged": 0}
         assert_labelled(api, first, "publish-calendars-2026-11-25", [])
         files = {p: p.stat().st_mtime_ns for p in feeds.rglob("*") if p.is_file()}
-        assert len(files) == 41
+        assert len(files) == 43
         assert {p.relative_to(feeds).parts[0] for p in files} == {"en", "es", "index.html"}
         second = run(publish_calendars, as_of=AS_OF)
-        assert second.result == {"out": str(feeds), "written": 0, "unchanged": 41}
+        assert second.result == {"out": str(feeds), "written": 0, "unchanged": 43}
         assert {p: p.stat().st_mtime_ns for p in feeds.rglob("*") if p.is_file()} == files
 
 
@@ -1018,7 +1045,7 @@ class TestGateForms:
     def test_the_apa_form_offers_the_tri_chairs(self, program: Program) -> None:
         """The APA validation form: approved and tri-chairs required, tri-chairs from the
         three institutions, activities and notes optional."""
-        schema = apa_validation_form(program).model_json_schema()
+        schema = apa_validation_form(program, ()).model_json_schema()
         assert schema["required"] == ["approved", "tri_chairs"]
         assert schema["properties"]["tri_chairs"]["items"] == {"enum": list(CHAIRS), "type": "string"}
         assert schema["properties"]["tri_chairs"]["minItems"] == 1
@@ -1028,6 +1055,22 @@ class TestGateForms:
             "type": "string",
         }
         assert schema["properties"]["notes"]["maxLength"] == 2000
+
+    def test_the_apa_form_offers_the_draft(self, program: Program) -> None:
+        """With proposals in, the form's activities are the draft's keys, and its description
+        lists each with its title, dates and host."""
+        schema = apa_validation_form(program, SAMPLE).model_json_schema()
+        field = schema["properties"]["validated_activities"]
+        assert field["items"] == {"enum": [a.key.to_string() for a in SAMPLE], "type": "string"}
+        assert field["description"].splitlines()[1:] == [
+            f"- {a.key}: {a.title.en} / {a.title.es} ({a.first_day} to {a.last_day}"
+            f"{', window' if a.window else ''}; {program.institution(a.host).short})"
+            for a in SAMPLE
+        ]
+        with pytest.raises(ValidationError):
+            apa_validation_form(program, SAMPLE)(
+                approved=True, tri_chairs=["sedena"], validated_activities=["x"]
+            )
 
     @pytest.mark.parametrize(
         ("answer", "problem"),
@@ -1047,7 +1090,7 @@ class TestGateForms:
     ) -> None:
         """The form itself refuses what the UI must not send."""
         with pytest.raises(ValidationError) as caught:
-            apa_validation_form(program)(**answer)
+            apa_validation_form(program, ())(**answer)
         assert [e["loc"][0] for e in caught.value.errors()] == [problem]
 
     @pytest.mark.parametrize(
@@ -1079,9 +1122,9 @@ class TestGateForms:
         same decision back from it."""
         answer = input_from_decision(phase, decision)
         form = (
-            apa_validation_form(program)
+            apa_validation_form(program, SAMPLE)
             if phase is Phase.executive_session
-            else exercise_selection_form(program, ACTIVITIES)
+            else exercise_selection_form(program, (FUERZAS_AMIGAS, AZTEC_ALLIGATOR))
         )
         assert decision_from_input(phase, form(**answer).model_dump()) == decision
         assert decision_from_input(phase, answer) == decision
@@ -1094,7 +1137,7 @@ class TestGateForms:
             "approved": True,
             "tri_chairs": ["sedena"],
             "notes": "",
-            "validated_activities": ["Ex A", "Ex B"],
+            "validated_activities": list(ACTIVITIES),
         }
         rejected = GateDecision(approved=False, tri_chairs=("semar",), notes="No")
         assert input_from_decision(Phase.observation_visit, rejected) == {

@@ -33,6 +33,7 @@ from cycle.settings import Settings
 from cycle.store.backup import FORMAT, VERSION, dumps
 from cycle.store.database import SCHEMA_REVISION
 from cycle.store.repository import add_subscriber, revoke_subscriber
+from tests.apa import ACTIVITIES, propose_sample
 from tests.conftest import SHIPPED
 
 T0 = dt.datetime(2026, 8, 1, 14, 30, 15, 123456, tzinfo=dt.UTC)
@@ -45,12 +46,14 @@ def context_for(url: str, home: Path) -> Context:
 
 
 def live_store(ctx: Context) -> None:
-    """A store as a year of use leaves it: two cycles, every deliverable step, a decided
-    gate and an open request, phase progress, subscribers (one revoked), Spanish text."""
+    """A store as a year of use leaves it: two cycles, proposed activities and a validated
+    APA, every deliverable step, a decided gate and an open request, phase progress,
+    subscribers (one revoked), Spanish text."""
     at = iter(T0 + dt.timedelta(minutes=n) for n in range(100))
     initialize(ctx, now=next(at), actor="cli:ana")
     open_cycle(ctx, number=9, now=next(at), actor="prefect")
     open_cycle(ctx, number=8, now=next(at), actor="prefect")
+    propose_sample(ctx, now=next(at))
     steps = [
         ("c9/deliverable/-/read-ahead", Action.submit, "Capt. Ana Pérez", "versión final ✓"),
         ("c9/deliverable/-/read-ahead", Action.accept, "secretariat", None),
@@ -60,7 +63,7 @@ def live_store(ctx: Context) -> None:
     ]
     for key, action, actor, note in steps:
         record(ctx, key=key, action=action, actor=actor, now=next(at), note=note)
-    decision = GateDecision(approved=True, tri_chairs=("sedena", "usnorthcom"), activities=("Ex A",))
+    decision = GateDecision(approved=True, tri_chairs=("sedena", "usnorthcom"), activities=ACTIVITIES)
     decide(ctx, key=APA, decision=decision, now=next(at), actor="cli:secretariat")
     ask(
         ctx,
@@ -121,14 +124,21 @@ class TestExport:
         assert document["program"]["slug"] == "bmcr"
         rows = {name: len(table) for name, table in document["tables"].items()}
         assert rows == {
+            "activity": 3,
+            "apa_version": 1,
             "body": 15,
-            "change_log": 656,  # bodies 15, cycles 2, items 434, phases 6, records 10, notices 189
+            # bodies 15, cycles 2, items 436 (2 of them the validated activities), phases 6,
+            # records 10, notices 189, 3 proposals and the APA's validation
+            "change_log": 662,
             "cycle": 2,
             "deliverable": 292,
             "deliverable_notice": 189,
             "gate": 4,
+            "objective": 0,
+            "objective_event": 0,
+            "objective_rating": 0,
             "phase_progress": 4,
-            "planned_item": 434,
+            "planned_item": 436,
             "subscriber": 2,
         }
 
@@ -188,7 +198,7 @@ class TestImport:
         )
         ctx = context_for(url, tmp_path)
         summary = restore(ctx, path=write(tmp_path, exported))
-        assert (summary.schema, summary.total) == (SCHEMA_REVISION, 1598)
+        assert (summary.schema, summary.total) == (SCHEMA_REVISION, 1610)
         assert dumps(export_document(ctx)) == exported
         ctx.store.dispose()
 
@@ -204,7 +214,7 @@ class TestImport:
         )
         assert view.record.state == "submitted"
         log = export_document(ctx)["tables"]["change_log"]
-        assert [e["id"] for e in log[-2:]] == [656, 657]
+        assert [e["id"] for e in log[-2:]] == [662, 663]
         ctx.store.dispose()
 
 

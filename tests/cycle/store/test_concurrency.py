@@ -24,6 +24,7 @@ from cycle.settings import Settings
 from cycle.store.database import Store
 from cycle.store.models import CycleRecord, DeliverableRecord, ItemRecord, NoticeRecord
 from cycle.store.repository import change_log
+from tests.apa import propose_inputs, propose_sample
 from tests.conftest import SHIPPED
 from tests.cycle.test_phases import STANDING_BODIES
 
@@ -104,9 +105,11 @@ if step == "plan-cycle":
 elif step == "executive-session":
     phase = Phase.executive_session
     said += begin_phase(ctx, number=9, phase=phase, allow_missing=False, now=now, actor=actor).announcements
-    approved = GateDecision(approved=True, tri_chairs=("sedena", "semar", "usnorthcom"), activities=("Ex A",))
+    activities = ("c9/activity/sst-army/fuerzas-amigas-2027",)
+    chairs = ("sedena", "semar", "usnorthcom")
+    approved = GateDecision(approved=True, tri_chairs=chairs, activities=activities)
     said += decide(ctx, key="c9/gate/-/apa-validation", decision=approved, now=now, actor=actor)[1]
-    outcome = {"validated_activities": ["Ex A"]}
+    outcome = {"validated_activities": list(activities)}
     said += finish_phase(ctx, number=9, phase=phase, outcome=outcome, now=now, actor=actor).announcements
 elif step == "submit":
     for key in keys:
@@ -189,6 +192,8 @@ class TestTwoRunsOfAPhaseAtOnce:
         """Three executive-session steps at once (begin, decide, complete): one decision,
         each phase step once, and nothing announced twice."""
         open_cycle(ctx, number=9, now=T0, actor="prefect")
+        propose_sample(ctx)
+        propose_inputs(ctx, EXECUTIVE_INPUTS)
         for key in EXECUTIVE_INPUTS:
             record(ctx, key=key, action=Action.submit, actor="secretariat", now=T0)
         said = race(database_url, ["executive-session"], ["executive-session"], ["executive-session"])
@@ -226,6 +231,7 @@ def test_check_overdue_racing_submissions_loses_no_submission(
     ask(ctx, number=9, phase=Phase.executive_session, run="r1", expires_at=T0, now=T0, actor="prefect")
     late = [o.item.key.to_string() for o in cycle_board(ctx, number=9, as_of=AS_OF).status.overdue]
     assert len(late) == 97
+    propose_inputs(ctx, late)
     said = race(database_url, ["submit", *late], ["check-overdue", "15"], ["check-overdue", "15"])
     assert sorted(a for run in said for a in run) == [["gate.timed-out", "executive-session"]]
     assert logged(store, "deliverable-submit", "gate-timed-out") == {

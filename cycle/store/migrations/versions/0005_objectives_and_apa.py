@@ -1,5 +1,5 @@
 """Objectives with their history and ratings; APA activities proposed by the bodies
-and the frozen versions of each cycle's APA; the institutions taking part in an item.
+and the frozen versions of each cycle's APA; an activity item's facts.
 
 Revision ID: 0005
 Revises: 0004
@@ -136,11 +136,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_objective_rating_objective_id"), "objective_rating", ["objective_id"], unique=False
     )
-    op.add_column("planned_item", sa.Column("participants", sa.Text(), nullable=True))
+    op.add_column("planned_item", sa.Column("activity", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column("planned_item", "participants")
+    op.drop_column("planned_item", "activity")
     op.drop_index(op.f("ix_objective_rating_objective_id"), table_name="objective_rating")
     op.drop_table("objective_rating")
     op.drop_index(op.f("ix_objective_event_objective_id"), table_name="objective_event")
