@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cycle.store.backup import ExportSummary
+    from cycle.store.models import ObjectiveEventRecord, ObjectiveRatingRecord, ObjectiveRecord
 
 from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
 from cycle.store.notices import record_notices as store_notices
@@ -220,3 +222,221 @@ def restore(ctx: Context, *, path: Path) -> ExportSummary:
 
     document = read_export(path)
     return import_store(ctx.store, document, program_slug=ctx.program.program.slug)
+
+
+# --- objectives (issue 8) -----------------------------------------------------------------
+# The bodies' objectives: each operation checks its input with cycle.objectives, then
+# writes in one transaction (cycle.store.objectives), so bad input changes nothing.
+
+
+@dataclass(frozen=True)
+class ObjectiveDetail:
+    """One objective with its whole history and its ratings."""
+
+    objective: ObjectiveRecord
+    history: list[ObjectiveEventRecord]
+    ratings: list[ObjectiveRatingRecord]
+
+
+def _cycle_number(ctx: Context, number: int | None, as_of: dt.date) -> int:
+    return (
+        cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
+    ).number
+
+
+def add_objective(
+    ctx: Context,
+    *,
+    key: str,
+    title_en: str,
+    title_es: str,
+    horizon: str,
+    owner: str,
+    indicators: Sequence[str],
+    line_of_effort: str | None = None,
+    status: str = "proposed",
+    number: int | None,
+    as_of: dt.date,
+    now: dt.datetime,
+    actor: str,
+) -> ObjectiveRecord:
+    """Add a body's objective to cycle `number` (default: the one open on `as_of`)."""
+    from cycle.objectives import check_new_objective, parse_status
+    from cycle.store.objectives import add_objective as store_add
+
+    cycle = cycle_by_number(ctx.program, _cycle_number(ctx, number, as_of))
+    new = check_new_objective(
+        ctx.program,
+        key=key,
+        title_en=title_en,
+        title_es=title_es,
+        horizon=horizon,
+        owner=owner,
+        indicators=indicators,
+        cycle=cycle,
+        line_of_effort=line_of_effort,
+        status=parse_status(status),
+    )
+    ctx.store.require_ready()
+    return ctx.store.transaction(lambda s: store_add(s, new=new, now=now, actor=actor))
+
+
+def record_objective_progress(
+    ctx: Context,
+    *,
+    key: str,
+    note: str,
+    percent: int,
+    status: str | None = None,
+    meeting: str | None = None,
+    now: dt.datetime,
+    actor: str,
+) -> ObjectiveRecord:
+    """Record an objective's progress (the CLI's `objectives progress` and the
+    record-objective-progress flow)."""
+    from cycle.objectives import ObjectiveKey, check_note, check_percent, parse_status
+    from cycle.store.objectives import record_progress
+
+    ObjectiveKey.from_string(key)
+    checked_note = check_note(note, required=True)
+    assert checked_note is not None
+    checked_percent = check_percent(percent)
+    new_status = parse_status(status) if status else None
+    ctx.store.require_ready()
+    return ctx.store.transaction(
+        lambda s: record_progress(
+            s,
+            key=key,
+            note=checked_note,
+            percent=checked_percent,
+            status=new_status,
+            meeting=meeting or None,
+            now=now,
+            actor=actor,
+        )
+    )
+
+
+def carry_over_objectives(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> list[str]:
+    """Carry cycle `number`'s proposed and active objectives into the next cycle (planned)."""
+    from cycle.store.objectives import carry_over
+
+    ctx.store.require_ready()
+    return ctx.store.transaction(lambda s: carry_over(s, cycle=number, now=now, actor=actor))
+
+
+def rate_objective(
+    ctx: Context,
+    *,
+    key: str,
+    value: int,
+    effectiveness: int,
+    note: str | None = None,
+    number: int | None,
+    as_of: dt.date,
+    now: dt.datetime,
+    actor: str,
+) -> ObjectiveRatingRecord:
+    """The AM&E rating of an objective for cycle `number` (default: the one open on `as_of`)."""
+    from cycle.objectives import ObjectiveKey, check_note, check_rating
+    from cycle.store.objectives import rate_objective as store_rate
+
+    ObjectiveKey.from_string(key)
+    checked = (
+        check_rating(ctx.program, value, what="value"),
+        check_rating(ctx.program, effectiveness, what="effectiveness"),
+        check_note(note),
+    )
+    cycle = _cycle_number(ctx, number, as_of)
+    ctx.store.require_ready()
+    return ctx.store.transaction(
+        lambda s: store_rate(
+            s,
+            key=key,
+            cycle=cycle,
+            value=checked[0],
+            effectiveness=checked[1],
+            note=checked[2],
+            now=now,
+            actor=actor,
+        )
+    )
+
+
+def objectives_in(
+    ctx: Context, *, number: int | None, as_of: dt.date, body: str | None = None
+) -> tuple[int, list[ObjectiveRecord]]:
+    """The objectives held in cycle `number` (default: the one open on `as_of`)."""
+    from cycle.errors import InputError
+    from cycle.store.objectives import list_objectives
+
+    cycle = _cycle_number(ctx, number, as_of)
+    if body is not None and all(b.slug != body for b in ctx.program.bodies):
+        raise InputError(f"body: no body {body!r} in the program")
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        return cycle, list_objectives(session, cycle=cycle, body=body)
+
+
+def objective_detail(ctx: Context, *, key: str) -> ObjectiveDetail:
+    from cycle.store.objectives import find_objective, objective_history, objective_ratings
+
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        return ObjectiveDetail(
+            objective=find_objective(session, key=key),
+            history=objective_history(session, key=key),
+            ratings=[r for _, r in objective_ratings(session, key=key)],
+        )
+
+
+def unrated_objectives(ctx: Context, *, number: int) -> list[ObjectiveRecord]:
+    """The active objectives of cycle `number` the AM&E group has not rated yet."""
+    from cycle.store.objectives import unrated_objectives as unrated
+
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        return unrated(session, cycle=number)
+
+
+def objective_json(record: ObjectiveRecord, lang: Lang = "en") -> dict[str, Any]:
+    """An objective as `--json` and artifacts show it."""
+    return {
+        "key": record.key,
+        "body": record.body,
+        "title": record.title_es if lang == "es" else record.title_en,
+        "horizon": record.horizon,
+        "line_of_effort": record.line_of_effort,
+        "owner": record.owner,
+        "indicators": json.loads(record.indicators),
+        "status": record.status,
+        "progress": record.progress,
+        "first_cycle": record.first_cycle,
+        "cycle": record.cycle,
+        "target": record.target.isoformat(),
+    }
+
+
+def objective_event_json(event: ObjectiveEventRecord) -> dict[str, Any]:
+    return {
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "cycle": event.cycle,
+        "meeting": event.meeting,
+        "status": event.status,
+        "progress": event.progress,
+        "note": event.note,
+        "detail": json.loads(event.detail),
+    }
+
+
+def rating_json(rating: ObjectiveRatingRecord) -> dict[str, Any]:
+    return {
+        "cycle": rating.cycle,
+        "value": rating.value,
+        "effectiveness": rating.effectiveness,
+        "note": rating.note,
+        "rated_by": rating.rated_by,
+        "rated_at": rating.rated_at.isoformat(),
+    }
