@@ -802,7 +802,7 @@ class TestCloseCycle:
         assert len(left_open) == 146
         assert left_open == sorted(left_open)
         assert set(EXECUTIVE_INPUTS) < set(left_open)
-        assert done.result == {"cycle": 9, "left_open": left_open, "next": 10}
+        assert done.result == {"cycle": 9, "left_open": left_open, "next": 10, "carried_over": []}
         assert progress(10) == PLANNED
         completed = [(9, "group-meetings", "completed")]
         started_and_completed = [
