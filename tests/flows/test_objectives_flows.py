@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,3 +99,146 @@ class TestCloseCycleCarriesObjectives:
         again = run(close_cycle, cycle=9, as_of=NEXT_CYCLE_DAY)
         assert again.result["carried_over"] == []
         assert [a for a, *_ in history(ACTIVE)] == ["created", "progress", "carried-over"]
+
+
+# --- recording from the Prefect UI ---------------------------------------------------------
+
+DELIVERABLE = "c9/deliverable/wg-logistics/agenda-2"
+OBJECTIVE = "wg-logistics/shared-fuel-doctrine"
+MEETING = "c9/meeting/wg-logistics/2"
+
+
+def stored_rows() -> dict[str, list[tuple[Any, ...]]]:
+    """What recording writes, without the instants and row ids that differ between runs."""
+    store = flows.common.context().store
+    with store.connection() as connection:
+        read = {
+            "deliverable": "SELECT d.state, d.submitted_by, d.accepted_by, d.waived_reason, d.note "
+            "FROM deliverable d JOIN planned_item i ON i.id = d.item_id ORDER BY i.key",
+            "objective": "SELECT key, status, progress, cycle, first_cycle, indicators "
+            "FROM objective ORDER BY key",
+            "objective_event": "SELECT action, cycle, actor, meeting, status, progress, note, detail "
+            "FROM objective_event ORDER BY id",
+            "change_log": "SELECT actor, action, cycle, item_key, detail FROM change_log "
+            "WHERE action LIKE 'objective-%' OR action LIKE 'deliverable-%' ORDER BY id",
+        }
+        return {name: [tuple(row) for row in connection.exec_driver_sql(sql)] for name, sql in read.items()}
+
+
+@pytest.fixture
+def recorded_by_cli(planned: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows the CLI writes for a submission and an objective's progress, from the
+    planned store; afterwards the store is planned again, for the flows."""
+    from tests.flows.test_cli import Cli
+
+    del planned  # the store the CLI records into
+    cli = Cli(capsys)
+    add(OBJECTIVE, "proposed")
+    submitted = cli("deliverables", "submit", DELIVERABLE, "--by", "wg-secretary", "--note", "by email")
+    moved = cli(
+        "objectives", "progress", OBJECTIVE, "--note", "draft agreed", "--percent", "40",
+        "--status", "active", "--meeting", MEETING, "--by", "wg-chair",
+    )  # fmt: skip
+    assert (submitted[0], moved[0]) == (0, 0), (submitted, moved)
+    rows = stored_rows()
+    flows.common.context().store.dispose()
+    flows.common._cached_context.cache_clear()
+    return rows
+
+
+class TestRecordingFlows:
+    def test_the_flows_store_what_the_cli_stores(
+        self, api: Api, recorded_by_cli: dict[str, list[tuple[Any, ...]]], store_at: Any
+    ) -> None:
+        """Recording through the deployments' parameters and through the CLI gives the same rows."""
+        from flows.recording import record_deliverable, record_objective_progress
+
+        del api
+        store_at("planned")
+        add(OBJECTIVE, "proposed")
+        submitted = run(
+            record_deliverable, key=DELIVERABLE, action="submit", by="wg-secretary", note="by email"
+        )
+        moved = run(
+            record_objective_progress,
+            key=OBJECTIVE,
+            note="draft agreed",
+            percent=40,
+            status="active",
+            meeting=MEETING,
+            by="wg-chair",
+        )
+        assert (submitted.state.message, moved.state.message) == (
+            f"{DELIVERABLE}: submitted",
+            f"{OBJECTIVE}: active, 40%",
+        )
+        rows = stored_rows()
+        assert rows == recorded_by_cli
+        assert rows["objective"] == [(OBJECTIVE, "active", 40, 9, 9, '["Done"]')]
+        assert rows["change_log"][-1][:3] == ("wg-chair", "objective-progress", 9)
+
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("flow_name", "parameters", "message"),
+        [
+            (
+                "record-objective-progress",
+                {"key": OBJECTIVE, "note": "x", "percent": 101, "by": "wg"},
+                "progress: a percentage from 0 to 100 (got 101)",
+            ),
+            (
+                "record-objective-progress",
+                {"key": OBJECTIVE, "note": "x", "percent": 10, "by": "wg", "status": "achieved"},
+                f"{OBJECTIVE} is proposed: it can become active or dropped, not achieved",
+            ),
+            (
+                "record-objective-progress",
+                {
+                    "key": OBJECTIVE,
+                    "note": "x",
+                    "percent": 10,
+                    "by": "wg",
+                    "meeting": "c9/meeting/sst-army/1",
+                },
+                "meeting: c9/meeting/sst-army/1 is not a meeting of wg-logistics, whose objective this is",
+            ),
+            (
+                "record-objective-progress",
+                {"key": OBJECTIVE, "note": "x", "percent": 10, "by": "  "},
+                "by: give a name of 1-200 characters on one line",
+            ),
+            (
+                "record-deliverable",
+                {"key": "c9/deliverable/wg-logistics/agenda-99", "action": "submit", "by": "wg"},
+                "no deliverable c9/deliverable/wg-logistics/agenda-99 in the store "
+                "(see `roundtable deliverables list`)",
+            ),
+            (
+                "record-deliverable",
+                {"key": DELIVERABLE, "action": "accept", "by": "wg"},
+                f"{DELIVERABLE} is pending: cannot accept it; from pending you can submit, waive",
+            ),
+        ],
+    )
+    def test_a_bad_parameter_fails_the_run_with_one_line_and_changes_nothing(
+        self, api: Api, flow_name: str, parameters: dict[str, Any], message: str
+    ) -> None:
+        """The run ends Failed with the CLI's message for the mistake; no row is written."""
+        from flows.recording import record_deliverable, record_objective_progress
+
+        flow = {
+            "record-deliverable": record_deliverable,
+            "record-objective-progress": record_objective_progress,
+        }
+        add(OBJECTIVE, "proposed")
+        before = stored_rows()
+        done = run(flow[flow_name], **parameters)
+        assert (done.state.name, done.state.message, done.state.is_failed()) == (
+            "InvalidInput",
+            message,
+            True,
+        )
+        stored = api.flow_run(done).state
+        assert stored is not None
+        assert (stored.name, stored.message) == ("InvalidInput", message)
+        assert stored_rows() == before

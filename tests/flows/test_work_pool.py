@@ -58,6 +58,8 @@ def test_a_worker_polling_a_process_pool_runs_the_deployed_flows(
         "observation-visit",
         "plan-cycle",
         "publish-calendars",
+        "record-deliverable",
+        "record-objective-progress",
     ]
 
     elsewhere = tmp_path / "worker"
