@@ -287,3 +287,24 @@ def check_new_objective(
         first_cycle=cycle.number,
         target=target_date(cycle, chosen),
     )
+
+
+@dataclass(frozen=True)
+class RatingAnswer:
+    """The AM&E group's rating of one objective, as a form or the CLI gives it."""
+
+    key: str
+    value: int
+    effectiveness: int
+    note: str | None = None
+
+
+def check_rating_answer(program: Program, answer: RatingAnswer) -> RatingAnswer:
+    """Every check on a rating: the key, both values on the scale, the note."""
+    ObjectiveKey.from_string(answer.key)
+    return RatingAnswer(
+        key=answer.key,
+        value=check_rating(program, answer.value, what=f"{answer.key}: value"),
+        effectiveness=check_rating(program, answer.effectiveness, what=f"{answer.key}: effectiveness"),
+        note=check_note(answer.note),
+    )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
+    from cycle.objectives import RatingAnswer
     from cycle.store.backup import ExportSummary
     from cycle.store.models import ObjectiveEventRecord, ObjectiveRatingRecord, ObjectiveRecord
 
@@ -440,3 +441,31 @@ def rating_json(rating: ObjectiveRatingRecord) -> dict[str, Any]:
         "rated_by": rating.rated_by,
         "rated_at": rating.rated_at.isoformat(),
     }
+
+
+def rate_objectives(
+    ctx: Context, *, number: int, answers: Sequence[RatingAnswer], now: dt.datetime, actor: str
+) -> list[ObjectiveRatingRecord]:
+    """Several ratings for cycle `number` at once (the assessment's form): all are checked
+    before any is written, and all are written in one transaction."""
+    from cycle.objectives import check_rating_answer
+    from cycle.store.objectives import rate_objective as store_rate
+
+    checked = [check_rating_answer(ctx.program, a) for a in answers]
+    cycle_by_number(ctx.program, number)
+    ctx.store.require_ready()
+    return ctx.store.transaction(
+        lambda s: [
+            store_rate(
+                s,
+                key=a.key,
+                cycle=number,
+                value=a.value,
+                effectiveness=a.effectiveness,
+                note=a.note,
+                now=now,
+                actor=actor,
+            )
+            for a in checked
+        ]
+    )

@@ -10,11 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.input import RunInput
+from pydantic import ValidationError
 
+import flows.assessment
 import flows.common
-from cycle.operations import add_objective, objective_detail, objectives_in, record_objective_progress
+from cycle.operations import (
+    add_objective,
+    objective_detail,
+    objectives_in,
+    rate_objective,
+    record_objective_progress,
+)
+from cycle.program import Program
+from cycle.store.objectives import objective_ratings
+from flows.assessment import assessment, ratings_form
 from flows.close_cycle import close_cycle
-from tests.flows.conftest import AS_OF, NOW, Api, run
+from tests.flows.conftest import AS_OF, NOW, Api, progress, run, submit
 
 NEXT_CYCLE_DAY = dt.date(2027, 9, 1)
 
@@ -242,3 +254,117 @@ class TestRecordingFlows:
         assert stored is not None
         assert (stored.name, stored.message) == ("InvalidInput", message)
         assert stored_rows() == before
+
+
+# --- the AM&E ratings at the assessment ---------------------------------------------------
+
+ASSESSMENT_DAY = dt.date(2027, 7, 15)
+RATED_A, RATED_B, NOT_RATED = "sst-navy/a-rated", "wg-logistics/b-rated", "wg-logistics/c-proposed"
+AWAITING = "ratings of 2 objectives (give them with `roundtable objectives rate`)"
+
+
+def assessment_ready() -> None:
+    """The visit report and the AM&E report in; two active objectives and a proposed one."""
+    submit("c9/deliverable/-/visit-report", "c9/deliverable/-/ame-report")
+    add(RATED_A, owner="semar")
+    add(RATED_B)
+    add(NOT_RATED, "proposed")
+
+
+def rate(key: str, value: int, effectiveness: int) -> None:
+    rate_objective(
+        flows.common.context(),
+        key=key,
+        value=value,
+        effectiveness=effectiveness,
+        number=9,
+        as_of=ASSESSMENT_DAY,
+        now=NOW,
+        actor="ame",
+    )
+
+
+def ratings() -> list[tuple[str, int, int, int, str | None, str]]:
+    with flows.common.context().store.session() as session:
+        return [
+            (k, r.cycle, r.value, r.effectiveness, r.note, r.rated_by) for k, r in objective_ratings(session)
+        ]
+
+
+@pytest.mark.usefixtures("exercise_selected")
+class TestAssessmentRatings:
+    def test_without_a_deployment_the_ratings_are_awaited_until_given_with_the_cli(self, api: Api) -> None:
+        """The run records which ratings it awaits and ends Waiting; once every active
+        objective is rated (the proposed one is not asked for) the assessment completes."""
+        del api
+        assessment_ready()
+        waiting = run(assessment, as_of=ASSESSMENT_DAY)
+        assert (waiting.state.name, waiting.state.message) == (
+            "Waiting",
+            f"cycle 9: assessment open, waiting for {AWAITING}",
+        )
+        assert progress()["assessment"] == (
+            "open",
+            {"waiting_for": [], "ratings_awaited": [RATED_A, RATED_B]},
+        )
+        rate(RATED_A, 4, 3)
+        still = run(assessment, as_of=ASSESSMENT_DAY)
+        assert progress()["assessment"] == ("open", {"waiting_for": [], "ratings_awaited": [RATED_B]})
+        assert still.state.name == "Waiting"
+        rate(RATED_B, 2, 2)
+        done = run(assessment, as_of=ASSESSMENT_DAY)
+        assert (done.state.name, done.state.message) == ("Completed", "cycle 9: assessment completed")
+        assert progress()["assessment"] == ("completed", {"waiting_for": [], "ratings_awaited": []})
+        assert ratings() == [(RATED_A, 9, 4, 3, None, "ame"), (RATED_B, 9, 2, 2, None, "ame")]
+
+    def test_the_ame_report_deliverable_is_still_needed_with_every_rating_in(self, api: Api) -> None:
+        del api
+        submit("c9/deliverable/-/visit-report")
+        add(RATED_A, owner="semar")
+        rate(RATED_A, 5, 5)
+        waiting = run(assessment, as_of=ASSESSMENT_DAY)
+        assert waiting.state.message == "cycle 9: assessment open, waiting for c9/deliverable/-/ame-report"
+        assert progress()["assessment"] == ("open", {"waiting_for": ["c9/deliverable/-/ame-report"]})
+
+    def test_under_a_deployment_the_run_asks_with_a_form_per_objective_and_records_the_answer(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The run suspends once with a group of fields per awaited objective (the scale as
+        choices), records the answer as the AM&E member who gave it, and completes."""
+        asked: list[tuple[type[RunInput], int | None, str]] = []
+        answer = {
+            "rated_by": "ame-chair",
+            "sst_navy__a_rated": {"value": 4, "effectiveness": 3, "note": "on track"},
+            "wg_logistics__b_rated": {"value": 2, "effectiveness": 1},
+        }
+
+        def suspend(*, wait_for_input: type[RunInput], timeout: int | None, key: str) -> RunInput:
+            asked.append((wait_for_input, timeout, key))
+            return wait_for_input(**answer)
+
+        monkeypatch.setattr(flows.assessment.deployment, "get_id", lambda: "a-deployment")
+        monkeypatch.setattr(flows.assessment, "suspend_flow_run", suspend)
+        assessment_ready()
+        done = run(assessment, as_of=ASSESSMENT_DAY, ratings_timeout_days=7)
+        assert (done.state.name, done.state.message) == ("Completed", "cycle 9: assessment completed")
+        stored = api.flow_run(done).state
+        assert stored is not None
+        assert stored.name == "Completed"
+        [(form, timeout, key)] = asked
+        assert (form.__name__, timeout, key) == ("ObjectiveRatings", 7 * 86_400, "objective-ratings")
+        schema = form.model_json_schema()
+        assert list(schema["properties"]) == ["rated_by", "sst_navy__a_rated", "wg_logistics__b_rated"]
+        assert schema["properties"]["sst_navy__a_rated"]["title"] == f"{RATED_A} — Objective {RATED_A}"
+        group = schema["$defs"]["ObjectiveRating"]["properties"]
+        assert (group["value"]["enum"], group["effectiveness"]["enum"]) == ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+        assert ratings() == [
+            (RATED_A, 9, 4, 3, "on track", "ame-chair"),
+            (RATED_B, 9, 2, 1, None, "ame-chair"),
+        ]
+
+    def test_the_form_refuses_a_value_off_the_scale(self, program: Program) -> None:
+        form = ratings_form(program, [(RATED_A, "A")])
+        with pytest.raises(ValidationError):
+            form(rated_by="ame", sst_navy__a_rated={"value": 6, "effectiveness": 3})
+        with pytest.raises(ValidationError):
+            form(rated_by="", sst_navy__a_rated={"value": 3, "effectiveness": 3})
