@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
+    from cycle.metrics import ObjectiveFacts, RatingFacts
     from cycle.objectives import RatingAnswer
     from cycle.store.backup import ExportSummary
     from cycle.store.models import ObjectiveEventRecord, ObjectiveRatingRecord, ObjectiveRecord
@@ -205,7 +206,8 @@ def ame_report(ctx: Context, *, number: int | None, as_of: dt.date, lang: Lang =
             )
         views = list_deliverables(session)
     records = [DeliverableRecordView(v.item, v.state, v.record.submitted_at) for v in views]
-    return metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
+    result = metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
+    return with_objectives(ctx, result, lang=lang)
 
 
 def export_document(ctx: Context) -> dict[str, Any]:
@@ -468,4 +470,53 @@ def rate_objectives(
             )
             for a in checked
         ]
+    )
+
+
+def objective_facts(ctx: Context, *, lang: Lang = "en") -> tuple[list[ObjectiveFacts], list[RatingFacts]]:
+    """Every stored objective and rating, as the AM&E figures take them."""
+    from cycle.metrics import ObjectiveFacts, RatingFacts
+    from cycle.store.objectives import list_objectives, objective_ratings
+
+    with ctx.store.session() as session:
+        records = list_objectives(session)
+        ratings = objective_ratings(session)
+    facts = [
+        ObjectiveFacts(
+            key=r.key,
+            body=r.body,
+            line_of_effort=r.line_of_effort,
+            title=r.title_es if lang == "es" else r.title_en,
+            status=r.status,
+            target=r.target,
+            first_cycle=r.first_cycle,
+            cycle=r.cycle,
+        )
+        for r in records
+    ]
+    return facts, [RatingFacts(key, r.cycle, r.value, r.effectiveness) for key, r in ratings]
+
+
+def apa_carried_out_as_planned(ctx: Context, *, number: int) -> float | None:
+    """HOOK (issue 8, APA side): the share (0-1) of cycle `number`'s validated APA
+    activities carried out as planned, shown in the AM&E report when not None. The APA
+    side fills this in; until then there is no figure."""
+    del ctx, number
+    return None
+
+
+def with_objectives(ctx: Context, result: Report, *, lang: Lang = "en") -> Report:
+    """The AM&E report with the objectives' figures and the APA share added."""
+    import dataclasses
+
+    from cycle.metrics import objective_figures
+
+    objectives, ratings = objective_facts(ctx, lang=lang)
+    figures = objective_figures(
+        objectives, ratings, cycle=result.cycle, as_of=result.as_of, program=ctx.program, lang=lang
+    )
+    return dataclasses.replace(
+        result,
+        objectives=figures,
+        apa_carried_out_as_planned=apa_carried_out_as_planned(ctx, number=result.cycle),
     )

@@ -107,6 +107,40 @@ class TestObjectivesCommands:
         assert "Cycle 9 objectives" in out
         assert "mid-term" in out
 
+    def test_the_ame_report_counts_the_objectives_and_shows_their_ratings(self, planned: InProcess) -> None:
+        """Per body and line of effort by status, and each objective's ratings by cycle;
+        the APA share stays empty until the APA side computes it."""
+        planned.json(*ADD)
+        planned("objectives", "progress", KEY, "--note", "begun", "--percent", "10", "--status", "active")
+        planned("objectives", "rate", KEY, "--value", "4", "--effectiveness", "3", "--as-of", AS_OF)
+        found = planned.json("report", "--cycle", "9", "--as-of", AS_OF)
+        counts = {
+            "total": 1,
+            "proposed": 0,
+            "active": 1,
+            "achieved": 0,
+            "dropped": 0,
+            "past_target": 0,
+        }
+        assert found["objectives"] == {
+            "totals": {"key": "total", "name": "Cycle 9", **counts},
+            "by_body": [{"key": "wg-logistics", "name": found["objectives"]["by_body"][0]["name"], **counts}],
+            "by_line_of_effort": [{"key": "domain-control", "name": "Domain control", **counts}],
+            "ratings": [
+                {
+                    "key": KEY,
+                    "title": "Shared fuel doctrine",
+                    "body": "wg-logistics",
+                    "by_cycle": {"9": {"value": 4, "effectiveness": 3}},
+                }
+            ],
+        }
+        assert found["apa_carried_out_as_planned"] is None
+        code, out, _ = planned("report", "--cycle", "9", "--as-of", AS_OF, "--lang", "es")
+        assert code == 0
+        assert "## Objetivos por órgano\n" in out
+        assert f"| {KEY} — Doctrina común de combustible | 4 / 3 |\n" in out
+
 
 @pytest.fixture(scope="module")
 def objective_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
