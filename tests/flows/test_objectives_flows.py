@@ -26,6 +26,7 @@ from cycle.program import Program
 from cycle.store.objectives import objective_ratings
 from flows.assessment import assessment, ratings_form
 from flows.close_cycle import close_cycle
+from flows.group_meetings import group_meetings
 from tests.flows.conftest import AS_OF, NOW, Api, progress, run, submit
 
 NEXT_CYCLE_DAY = dt.date(2027, 9, 1)
@@ -296,13 +297,14 @@ class TestAssessmentRatings:
     def test_without_a_deployment_the_ratings_are_awaited_until_given_with_the_cli(self, api: Api) -> None:
         """The run records which ratings it awaits and ends Waiting; once every active
         objective is rated (the proposed one is not asked for) the assessment completes."""
-        del api
         assessment_ready()
         waiting = run(assessment, as_of=ASSESSMENT_DAY)
         assert (waiting.state.name, waiting.state.message) == (
             "Waiting",
             f"cycle 9: assessment open, waiting for {AWAITING}",
         )
+        summary = str(api.artifacts(waiting)["cycle-9-summary"].data)
+        assert f"- The assessment awaits the ratings of: {RATED_A}, {RATED_B}\n" in summary
         assert progress()["assessment"] == (
             "open",
             {"waiting_for": [], "ratings_awaited": [RATED_A, RATED_B]},
@@ -368,3 +370,44 @@ class TestAssessmentRatings:
             form(rated_by="ame", sst_navy__a_rated={"value": 6, "effectiveness": 3})
         with pytest.raises(ValidationError):
             form(rated_by="", sst_navy__a_rated={"value": 3, "effectiveness": 3})
+
+
+# --- the objectives in the cycle's status ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("planned")
+def test_the_status_artifacts_count_the_objectives_per_body(api: Api) -> None:
+    """The cycle-9-status table ends with a row per body holding objectives; the summary
+    has their section, with those open past their target (the short-term horizon from
+    cycle 9 ran out on 2026-09-01)."""
+    add(ACTIVE)
+    add(PROPOSED, "proposed")
+    add(ACHIEVED)
+    move(ACHIEVED, "achieved", 100)
+    done = run(group_meetings, as_of=AS_OF)
+    artifacts = api.artifacts(done)
+    rows = json.loads(str(artifacts["cycle-9-status"].data))
+    blank = {"deliverables done": "", "gate": "", "handed in": "", "window": ""}
+    assert rows[-2:] == [
+        {
+            "phase": "objectives: sst-army",
+            "state": "proposed 1 · active 1 · achieved 0 · dropped 0",
+            "overdue": 2,
+            **blank,
+        },
+        {
+            "phase": "objectives: wg-logistics",
+            "state": "proposed 0 · active 0 · achieved 1 · dropped 0",
+            "overdue": 0,
+            **blank,
+        },
+    ]
+    assert len(rows) == 7 + 2  # a row per phase, then the objectives' section
+    summary = str(artifacts["cycle-9-summary"].data)
+    assert (
+        "## Objectives\n\n3 held in the cycle: 1 proposed, 1 active, 1 achieved, 0 dropped; "
+        "**2 open past their target**\n"
+    ) in summary
+    assert (
+        "| Logistics Working Group | 0 | 0 | 1 | 0 | 0 |\n" in summary or "| 0 | 0 | 1 | 0 | 0 |\n" in summary
+    )
