@@ -77,6 +77,11 @@ class Report:
     by_body: list[Figures]
     by_line_of_effort: list[Figures]
     totals: Figures
+    objectives: ObjectiveFigures | None = None
+    """The bodies' objectives and their ratings (see `objective_figures`)."""
+    apa_carried_out_as_planned: float | None = None
+    """HOOK (issue 8, APA side): the share of the cycle's validated APA activities carried
+    out as planned, 0-1; None until the APA side computes it (operations.ame_report)."""
 
 
 def hand_in_day(instant: dt.datetime, program: Program) -> dt.date:
@@ -200,4 +205,127 @@ def report(
             as_of=as_of,
             deadlines=deadlines,
         ),
+    )
+
+
+# --- objectives (issue 8) -----------------------------------------------------------------
+# The bodies' objectives held in the cycle, counted by status per body and per line of
+# effort, with those still open past their horizon's target date; and the AM&E ratings of
+# each, cycle by cycle.
+
+OBJECTIVE_STATUSES = ("proposed", "active", "achieved", "dropped")
+OPEN_STATUSES = frozenset({"proposed", "active"})
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveFacts:
+    """What the figures need of a stored objective."""
+
+    key: str
+    body: str
+    line_of_effort: str
+    title: str
+    status: str
+    target: dt.date
+    first_cycle: int
+    cycle: int
+
+
+@dataclass(frozen=True, slots=True)
+class RatingFacts:
+    key: str
+    cycle: int
+    value: int
+    effectiveness: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveCounts:
+    """Objectives of one group by status; `past_target`: still open (proposed or active)
+    after their target date."""
+
+    key: str
+    name: str
+    proposed: int
+    active: int
+    achieved: int
+    dropped: int
+    past_target: int
+
+    @property
+    def total(self) -> int:
+        return self.proposed + self.active + self.achieved + self.dropped
+
+
+@dataclass(frozen=True, slots=True)
+class RatingsOverCycles:
+    """One objective's ratings: cycle -> (value, effectiveness)."""
+
+    key: str
+    title: str
+    body: str
+    by_cycle: dict[int, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class ObjectiveFigures:
+    by_body: list[ObjectiveCounts]
+    by_line_of_effort: list[ObjectiveCounts]
+    totals: ObjectiveCounts
+    cycles: list[int]
+    """The cycles with ratings, oldest first: the columns of the ratings table."""
+    ratings: list[RatingsOverCycles]
+
+
+def _counts(key: str, name: str, members: Sequence[ObjectiveFacts], as_of: dt.date) -> ObjectiveCounts:
+    by_status = {status: sum(o.status == status for o in members) for status in OBJECTIVE_STATUSES}
+    return ObjectiveCounts(
+        key=key,
+        name=name,
+        past_target=sum(o.status in OPEN_STATUSES and o.target < as_of for o in members),
+        **by_status,
+    )
+
+
+def objective_figures(
+    objectives: Sequence[ObjectiveFacts],
+    ratings: Sequence[RatingFacts],
+    *,
+    cycle: int,
+    as_of: dt.date,
+    program: Program,
+    lang: Lang = "en",
+) -> ObjectiveFigures:
+    """The objectives held in `cycle` (set in it or carried into it) per body and line of
+    effort, and their ratings in every cycle up to `cycle`."""
+    held = sorted((o for o in objectives if o.first_cycle <= cycle <= o.cycle), key=lambda o: o.key)
+
+    def grouped(attribute: str, name: Callable[[str], str]) -> list[ObjectiveCounts]:
+        groups: dict[str, list[ObjectiveFacts]] = {}
+        for objective in held:
+            groups.setdefault(getattr(objective, attribute), []).append(objective)
+        return [_counts(slug, name(slug), members, as_of) for slug, members in sorted(groups.items())]
+
+    def body_name(slug: str) -> str:
+        return program.body(slug).name.get(lang)
+
+    def line_name(slug: str) -> str:
+        return program.line_of_effort(slug).name.get(lang)
+
+    rated: dict[str, dict[int, tuple[int, int]]] = {}
+    for rating in ratings:
+        if rating.cycle <= cycle:
+            rated.setdefault(rating.key, {})[rating.cycle] = (rating.value, rating.effectiveness)
+    return ObjectiveFigures(
+        by_body=grouped("body", body_name),
+        by_line_of_effort=grouped("line_of_effort", line_name),
+        totals=_counts("total", {"en": f"Cycle {cycle}", "es": f"Ciclo {cycle}"}[lang], held, as_of),
+        cycles=sorted({number for by_cycle in rated.values() for number in by_cycle}),
+        ratings=[
+            RatingsOverCycles(
+                key=o.key, title=o.title, body=o.body, by_cycle=dict(sorted(rated[o.key].items()))
+            )
+            for o in held
+            if o.key in rated
+        ],
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from cycle.apa import (
     ApaPlan,
     ApaVersion,
     amend,
+    carried_out_as_planned,
     check_activity,
     observable,
     parse_activity_key,
@@ -42,7 +44,10 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
+    from cycle.metrics import ObjectiveFacts, RatingFacts
+    from cycle.objectives import RatingAnswer
     from cycle.store.backup import ExportSummary
+    from cycle.store.models import ObjectiveEventRecord, ObjectiveRatingRecord, ObjectiveRecord
 
 from cycle.store.apa import (
     PROPOSED,
@@ -240,7 +245,8 @@ def ame_report(ctx: Context, *, number: int | None, as_of: dt.date, lang: Lang =
             )
         views = list_deliverables(session)
     records = [DeliverableRecordView(v.item, v.state, v.record.submitted_at) for v in views]
-    return metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
+    result = metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
+    return with_objectives(ctx, result, lang=lang)
 
 
 def export_document(ctx: Context) -> dict[str, Any]:
@@ -379,3 +385,302 @@ def amend_apa(
         return new, replan(ctx, session, number=number, now=now, actor=actor)
 
     return ctx.store.transaction(work)
+
+
+# --- objectives (issue 8) -----------------------------------------------------------------
+# The bodies' objectives: each operation checks its input with cycle.objectives, then
+# writes in one transaction (cycle.store.objectives), so bad input changes nothing.
+
+
+@dataclass(frozen=True)
+class ObjectiveDetail:
+    """One objective with its whole history and its ratings."""
+
+    objective: ObjectiveRecord
+    history: list[ObjectiveEventRecord]
+    ratings: list[ObjectiveRatingRecord]
+
+
+def _cycle_number(ctx: Context, number: int | None, as_of: dt.date) -> int:
+    return (
+        cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
+    ).number
+
+
+def add_objective(
+    ctx: Context,
+    *,
+    key: str,
+    title_en: str,
+    title_es: str,
+    horizon: str,
+    owner: str,
+    indicators: Sequence[str],
+    line_of_effort: str | None = None,
+    status: str = "proposed",
+    number: int | None,
+    as_of: dt.date,
+    now: dt.datetime,
+    actor: str,
+) -> ObjectiveRecord:
+    """Add a body's objective to cycle `number` (default: the one open on `as_of`)."""
+    from cycle.objectives import check_new_objective, parse_status
+    from cycle.store.objectives import add_objective as store_add
+
+    cycle = cycle_by_number(ctx.program, _cycle_number(ctx, number, as_of))
+    new = check_new_objective(
+        ctx.program,
+        key=key,
+        title_en=title_en,
+        title_es=title_es,
+        horizon=horizon,
+        owner=owner,
+        indicators=indicators,
+        cycle=cycle,
+        line_of_effort=line_of_effort,
+        status=parse_status(status),
+    )
+    ctx.store.require_ready()
+    return ctx.store.transaction(lambda s: store_add(s, new=new, now=now, actor=actor))
+
+
+def record_objective_progress(
+    ctx: Context,
+    *,
+    key: str,
+    note: str,
+    percent: int,
+    status: str | None = None,
+    meeting: str | None = None,
+    now: dt.datetime,
+    actor: str,
+) -> ObjectiveRecord:
+    """Record an objective's progress (the CLI's `objectives progress` and the
+    record-objective-progress flow)."""
+    from cycle.objectives import ObjectiveKey, check_note, check_percent, parse_status
+    from cycle.store.objectives import record_progress
+
+    ObjectiveKey.from_string(key)
+    checked_note = check_note(note, required=True)
+    assert checked_note is not None
+    checked_percent = check_percent(percent)
+    new_status = parse_status(status) if status else None
+    ctx.store.require_ready()
+    return ctx.store.transaction(
+        lambda s: record_progress(
+            s,
+            key=key,
+            note=checked_note,
+            percent=checked_percent,
+            status=new_status,
+            meeting=meeting or None,
+            now=now,
+            actor=actor,
+        )
+    )
+
+
+def carry_over_objectives(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> list[str]:
+    """Carry cycle `number`'s proposed and active objectives into the next cycle (planned)."""
+    from cycle.store.objectives import carry_over
+
+    ctx.store.require_ready()
+    return ctx.store.transaction(lambda s: carry_over(s, cycle=number, now=now, actor=actor))
+
+
+def rate_objective(
+    ctx: Context,
+    *,
+    key: str,
+    value: int,
+    effectiveness: int,
+    note: str | None = None,
+    number: int | None,
+    as_of: dt.date,
+    now: dt.datetime,
+    actor: str,
+) -> ObjectiveRatingRecord:
+    """The AM&E rating of an objective for cycle `number` (default: the one open on `as_of`)."""
+    from cycle.objectives import ObjectiveKey, check_note, check_rating
+    from cycle.store.objectives import rate_objective as store_rate
+
+    ObjectiveKey.from_string(key)
+    checked = (
+        check_rating(ctx.program, value, what="value"),
+        check_rating(ctx.program, effectiveness, what="effectiveness"),
+        check_note(note),
+    )
+    cycle = _cycle_number(ctx, number, as_of)
+    ctx.store.require_ready()
+    return ctx.store.transaction(
+        lambda s: store_rate(
+            s,
+            key=key,
+            cycle=cycle,
+            value=checked[0],
+            effectiveness=checked[1],
+            note=checked[2],
+            now=now,
+            actor=actor,
+        )
+    )
+
+
+def objectives_in(
+    ctx: Context, *, number: int | None, as_of: dt.date, body: str | None = None
+) -> tuple[int, list[ObjectiveRecord]]:
+    """The objectives held in cycle `number` (default: the one open on `as_of`)."""
+    from cycle.errors import InputError
+    from cycle.store.objectives import list_objectives
+
+    cycle = _cycle_number(ctx, number, as_of)
+    if body is not None and all(b.slug != body for b in ctx.program.bodies):
+        raise InputError(f"body: no body {body!r} in the program")
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        return cycle, list_objectives(session, cycle=cycle, body=body)
+
+
+def objective_detail(ctx: Context, *, key: str) -> ObjectiveDetail:
+    from cycle.store.objectives import find_objective, objective_history, objective_ratings
+
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        return ObjectiveDetail(
+            objective=find_objective(session, key=key),
+            history=objective_history(session, key=key),
+            ratings=[r for _, r in objective_ratings(session, key=key)],
+        )
+
+
+def unrated_objectives(ctx: Context, *, number: int) -> list[ObjectiveRecord]:
+    """The active objectives of cycle `number` the AM&E group has not rated yet."""
+    from cycle.store.objectives import unrated_objectives as unrated
+
+    ctx.store.require_ready()
+    with ctx.store.session() as session:
+        return unrated(session, cycle=number)
+
+
+def objective_json(record: ObjectiveRecord, lang: Lang = "en") -> dict[str, Any]:
+    """An objective as `--json` and artifacts show it."""
+    return {
+        "key": record.key,
+        "body": record.body,
+        "title": record.title_es if lang == "es" else record.title_en,
+        "horizon": record.horizon,
+        "line_of_effort": record.line_of_effort,
+        "owner": record.owner,
+        "indicators": json.loads(record.indicators),
+        "status": record.status,
+        "progress": record.progress,
+        "first_cycle": record.first_cycle,
+        "cycle": record.cycle,
+        "target": record.target.isoformat(),
+    }
+
+
+def objective_event_json(event: ObjectiveEventRecord) -> dict[str, Any]:
+    return {
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "cycle": event.cycle,
+        "meeting": event.meeting,
+        "status": event.status,
+        "progress": event.progress,
+        "note": event.note,
+        "detail": json.loads(event.detail),
+    }
+
+
+def rating_json(rating: ObjectiveRatingRecord) -> dict[str, Any]:
+    return {
+        "cycle": rating.cycle,
+        "value": rating.value,
+        "effectiveness": rating.effectiveness,
+        "note": rating.note,
+        "rated_by": rating.rated_by,
+        "rated_at": rating.rated_at.isoformat(),
+    }
+
+
+def rate_objectives(
+    ctx: Context, *, number: int, answers: Sequence[RatingAnswer], now: dt.datetime, actor: str
+) -> list[ObjectiveRatingRecord]:
+    """Several ratings for cycle `number` at once (the assessment's form): all are checked
+    before any is written, and all are written in one transaction."""
+    from cycle.objectives import check_rating_answer
+    from cycle.store.objectives import rate_objective as store_rate
+
+    checked = [check_rating_answer(ctx.program, a) for a in answers]
+    cycle_by_number(ctx.program, number)
+    ctx.store.require_ready()
+    return ctx.store.transaction(
+        lambda s: [
+            store_rate(
+                s,
+                key=a.key,
+                cycle=number,
+                value=a.value,
+                effectiveness=a.effectiveness,
+                note=a.note,
+                now=now,
+                actor=actor,
+            )
+            for a in checked
+        ]
+    )
+
+
+def objective_facts(ctx: Context, *, lang: Lang = "en") -> tuple[list[ObjectiveFacts], list[RatingFacts]]:
+    """Every stored objective and rating, as the AM&E figures take them."""
+    from cycle.metrics import ObjectiveFacts, RatingFacts
+    from cycle.store.objectives import list_objectives, objective_ratings
+
+    with ctx.store.session() as session:
+        records = list_objectives(session)
+        ratings = objective_ratings(session)
+    facts = [
+        ObjectiveFacts(
+            key=r.key,
+            body=r.body,
+            line_of_effort=r.line_of_effort,
+            title=r.title_es if lang == "es" else r.title_en,
+            status=r.status,
+            target=r.target,
+            first_cycle=r.first_cycle,
+            cycle=r.cycle,
+        )
+        for r in records
+    ]
+    return facts, [RatingFacts(key, r.cycle, r.value, r.effectiveness) for key, r in ratings]
+
+
+def apa_carried_out_as_planned(ctx: Context, *, number: int, as_of: dt.date) -> float | None:
+    """The share (0-1) of cycle `number`'s validated APA activities that should be over by
+    `as_of` and were carried out as validated (neither dropped nor moved by an amendment);
+    None before the APA is validated or before any of its activities is over."""
+    with ctx.store.session() as session:
+        found = versions(session, cycle=number)
+    if not found:
+        return None
+    kept, due = carried_out_as_planned(found[0], found[-1], as_of=as_of)
+    return kept / due if due else None
+
+
+def with_objectives(ctx: Context, result: Report, *, lang: Lang = "en") -> Report:
+    """The AM&E report with the objectives' figures and the APA share added."""
+    import dataclasses
+
+    from cycle.metrics import objective_figures
+
+    objectives, ratings = objective_facts(ctx, lang=lang)
+    figures = objective_figures(
+        objectives, ratings, cycle=result.cycle, as_of=result.as_of, program=ctx.program, lang=lang
+    )
+    return dataclasses.replace(
+        result,
+        objectives=figures,
+        apa_carried_out_as_planned=apa_carried_out_as_planned(ctx, number=result.cycle, as_of=result.as_of),
+    )

@@ -42,6 +42,7 @@ from cycle.phases import (
 from cycle.program import Phase
 from cycle.status import CycleStatus, TrackedItem, summarize
 from cycle.store.apa import apa_plan, proposals, save_version
+from cycle.store.objectives import unrated_objectives
 from cycle.store.progress import (
     GateView,
     decide_gate,
@@ -356,17 +357,24 @@ def finish_phase(
 
 
 def assess(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, actor: str) -> StepResult:
-    """The assessment step: complete once the AM&E report (the phase's deliverables) is in."""
+    """The assessment step: complete once the AM&E report (the phase's deliverables) is in
+    and the AM&E group has rated every active objective of the cycle (`ratings_awaited`
+    names those it has not)."""
     del as_of
     ctx.store.require_ready()
     with ctx.store.session() as session:
         waiting = open_deliverables(Phase.assessment, _load(session, number))
-    if waiting:
+        unrated = [r.key for r in unrated_objectives(session, cycle=number)]
+        earlier = phase_progress(session, cycle=number).get(Phase.assessment)
+    if waiting or unrated:
         keys = [t.item.key.to_string() for t in waiting]
 
         def work(session: Session) -> dict[str, Any]:
             previous = phase_progress(session, cycle=number).get(Phase.assessment)
             outcome = {**(previous.outcome if previous else {}), "waiting_for": keys}
+            outcome.pop("ratings_awaited", None)
+            if unrated:
+                outcome["ratings_awaited"] = unrated
             record_outcome(
                 session,
                 cycle=number,
@@ -380,9 +388,10 @@ def assess(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, actor
 
         outcome = ctx.store.transaction(work)
         return StepResult(cycle=number, phase=Phase.assessment, ready=True, completed=False, outcome=outcome)
-    return finish_phase(
-        ctx, number=number, phase=Phase.assessment, outcome={"waiting_for": []}, now=now, actor=actor
-    )
+    done: dict[str, Any] = {"waiting_for": []}
+    if earlier is not None and "ratings_awaited" in earlier.outcome:
+        done["ratings_awaited"] = []
+    return finish_phase(ctx, number=number, phase=Phase.assessment, outcome=done, now=now, actor=actor)
 
 
 def close_cycle(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, actor: str) -> StepResult:

@@ -1413,6 +1413,245 @@ def import_(
     )
 
 
+# --- objectives (issue 8) -------------------------------------------------------------------
+
+objectives_app = typer.Typer(
+    help="The bodies' objectives: add, list, show, record progress, rate.", no_args_is_help=True
+)
+app.add_typer(objectives_app, name="objectives")
+
+
+class ObjectiveStatusOption(StrEnum):
+    proposed = "proposed"
+    active = "active"
+    achieved = "achieved"
+    dropped = "dropped"
+
+
+ObjectiveKeyArg = Annotated[
+    str, typer.Argument(help="Objective key, {body}/{slug}, e.g. wg-logistics/shared-fuel-doctrine.")
+]
+
+
+def _objective_line(record: Any, lang: Lang) -> str:
+    title = record.title_es if lang == "es" else record.title_en
+    return f"{record.key}: {record.status}, {record.progress}% ({title})"
+
+
+@objectives_app.command("add")
+def objectives_add(
+    key: ObjectiveKeyArg,
+    title_en: Annotated[str, typer.Option("--title-en", help="Title in English (one line).")],
+    title_es: Annotated[str, typer.Option("--title-es", help="Title in Spanish (one line).")],
+    horizon: Annotated[str, typer.Option("--horizon", help="A configured horizon, e.g. short-term.")],
+    owner: Annotated[str, typer.Option("--owner", help="The owner institution: a member of the body.")],
+    indicator: Annotated[
+        list[str], typer.Option("--indicator", help="A success indicator (repeat, 1 to 10).")
+    ],
+    line_of_effort: Annotated[
+        str | None, typer.Option("--line-of-effort", help="Line of effort (default: the body's).")
+    ] = None,
+    status: Annotated[
+        ObjectiveStatusOption, typer.Option("--status", help="proposed (default) or active.")
+    ] = ObjectiveStatusOption.proposed,
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """Add an objective to a body, in the cycle open on --as-of (or --cycle)."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import add_objective, objective_json
+
+    record = add_objective(
+        ctx,
+        key=key,
+        title_en=title_en,
+        title_es=title_es,
+        horizon=horizon,
+        owner=owner,
+        indicators=indicator,
+        line_of_effort=line_of_effort,
+        status=status.value,
+        number=cycle,
+        as_of=_today(as_of),
+        now=_now(),
+        actor=_actor(by),
+    )
+    if json_output:
+        _print_json(objective_json(record, _lang(lang)))
+        return
+    typer.echo(f"{_objective_line(record, _lang(lang))}, cycle {record.cycle}, target {record.target}")
+
+
+@objectives_app.command("list")
+def objectives_list(
+    cycle: CycleOpt = None,
+    body: Annotated[str | None, typer.Option("--body", help="Only this body's (slug).")] = None,
+    as_of: AsOfOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """List the objectives held in a cycle (set in it or carried into it)."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import objective_json, objectives_in
+
+    today = _today(as_of)
+    number, records = objectives_in(ctx, number=cycle, as_of=today, body=body)
+    rows = [objective_json(r, _lang(lang)) for r in records]
+    if json_output:
+        _print_json({"cycle": number, "objectives": rows})
+        return
+    table_rows = [
+        (
+            r["key"],
+            r["title"],
+            r["horizon"],
+            r["owner"],
+            r["status"],
+            f"{r['progress']}%",
+            r["target"]
+            + (" (past)" if r["target"] < today.isoformat() and r["status"] != "achieved" else ""),
+        )
+        for r in rows
+    ]
+    _console().print(
+        _table(
+            f"Cycle {number} objectives",
+            ("key", "title", "horizon", "owner", "status", "progress", "target"),
+            table_rows,
+        )
+    )
+
+
+@objectives_app.command("show")
+def objectives_show(
+    key: ObjectiveKeyArg, json_output: JsonOpt = False, lang: LangOpt = LangOption.en
+) -> None:
+    """One objective with its history (who changed what, when) and its ratings."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import objective_detail, objective_event_json, objective_json, rating_json
+
+    detail = objective_detail(ctx, key=key)
+    data = {
+        **objective_json(detail.objective, _lang(lang)),
+        "history": [objective_event_json(e) for e in detail.history],
+        "ratings": [rating_json(r) for r in detail.ratings],
+    }
+    if json_output:
+        _print_json(data)
+        return
+    console = _console()
+    console.print(_objective_line(detail.objective, _lang(lang)))
+    console.print(
+        f"{data['body']} · {data['horizon']} · {data['line_of_effort']} · owner {data['owner']} · "
+        f"cycles {data['first_cycle']}-{data['cycle']} · target {data['target']}"
+    )
+    for number, text in enumerate(data["indicators"], 1):
+        console.print(f"  {number}. {text}")
+    history_rows = [
+        (
+            e["at"][:16].replace("T", " "),
+            e["actor"],
+            e["action"],
+            str(e["cycle"]),
+            e["status"],
+            f"{e['progress']}%",
+            e["meeting"] or "",
+            e["note"] or "",
+        )
+        for e in data["history"]
+    ]
+    console.print(
+        _table(
+            "History",
+            ("at (UTC)", "by", "what", "cycle", "status", "progress", "meeting", "note"),
+            history_rows,
+        )
+    )
+    if data["ratings"]:
+        rating_rows = [
+            (str(r["cycle"]), str(r["value"]), str(r["effectiveness"]), r["rated_by"], r["note"] or "")
+            for r in data["ratings"]
+        ]
+        console.print(_table("Ratings", ("cycle", "value", "effectiveness", "by", "note"), rating_rows))
+
+
+@objectives_app.command("progress")
+def objectives_progress(
+    key: ObjectiveKeyArg,
+    note: Annotated[str, typer.Option("--note", help="What was done (kept in the history).")],
+    percent: Annotated[int, typer.Option("--percent", help="How far along it is now, 0 to 100.")],
+    status: Annotated[
+        ObjectiveStatusOption | None, typer.Option("--status", help="A new status, if it changes.")
+    ] = None,
+    meeting: Annotated[
+        str | None,
+        typer.Option(
+            "--meeting", help="The body's meeting it was reported at, e.g. c9/meeting/wg-logistics/2."
+        ),
+    ] = None,
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+    lang: LangOpt = LangOption.en,
+) -> None:
+    """Record an objective's progress, optionally with a new status and the meeting."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import objective_json, record_objective_progress
+
+    record = record_objective_progress(
+        ctx,
+        key=key,
+        note=note,
+        percent=percent,
+        status=status.value if status else None,
+        meeting=meeting,
+        now=_now(),
+        actor=_actor(by),
+    )
+    if json_output:
+        _print_json(objective_json(record, _lang(lang)))
+        return
+    typer.echo(_objective_line(record, _lang(lang)))
+
+
+@objectives_app.command("rate")
+def objectives_rate(
+    key: ObjectiveKeyArg,
+    value: Annotated[int, typer.Option("--value", help="Its value, on the configured scale.")],
+    effectiveness: Annotated[
+        int, typer.Option("--effectiveness", help="Its effectiveness, on the configured scale.")
+    ],
+    note: NoteOpt = None,
+    cycle: CycleOpt = None,
+    as_of: AsOfOpt = None,
+    by: ByOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Record the AM&E rating of an objective for a cycle (rating again replaces it)."""
+    ctx = _context(reads_only=True)
+    from cycle.operations import rate_objective, rating_json
+
+    rating = rate_objective(
+        ctx,
+        key=key,
+        value=value,
+        effectiveness=effectiveness,
+        note=note,
+        number=cycle,
+        as_of=_today(as_of),
+        now=_now(),
+        actor=_actor(by),
+    )
+    if json_output:
+        _print_json({"key": key, **rating_json(rating)})
+        return
+    typer.echo(
+        f"{key}: cycle {rating.cycle} rated value {rating.value}, effectiveness {rating.effectiveness}"
+    )
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 

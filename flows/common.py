@@ -25,8 +25,10 @@ from prefect.tasks import Task
 
 from cycle.cycles import cycle_by_number, cycle_on
 from cycle.errors import NotFoundError, RoundtableError, StoreError
+from cycle.metrics import ObjectiveFigures
 from cycle.operations import ApaState, Context, apa_state, open_context
 from cycle.phases import PhaseState
+from cycle.program import Phase
 from cycle.progression import Announcement, CycleBoard, cycle_board
 from cycle.settings import settings_from_env
 from cycle.views import owner_label
@@ -242,10 +244,17 @@ def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
     board = cycle_board(ctx, number=number, as_of=as_of)
     apa = apa_state(ctx, number=number)
     description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue; {apa_line(apa)}"
-    create_table_artifact(key=f"cycle-{number}-status", table=status_table(board), description=description)
+    objectives = objectives_state(ctx, number=number, as_of=as_of)
+    create_table_artifact(
+        key=f"cycle-{number}-status",
+        table=status_table(board) + objective_status_rows(objectives),
+        description=description,
+    )
     create_markdown_artifact(
         key=f"cycle-{number}-summary",
-        markdown=status_markdown(ctx, board) + f"\n- {apa_line(apa)}\n",
+        markdown=status_markdown(ctx, board)
+        + f"\n- {apa_line(apa)}\n"
+        + objectives_summary(objectives, board),
         description=f"Cycle {number} as of {as_of}",
     )
     publish_apa(ctx, apa)
@@ -306,3 +315,61 @@ def publish_apa(ctx: Context, state: ApaState) -> None:
     create_table_artifact(
         key=f"cycle-{state.cycle}-apa", table=apa_table(ctx, state), description=description
     )
+
+
+# --- the objectives in the status (issue 8) -----------------------------------------------
+
+
+def objectives_state(ctx: Context, *, number: int, as_of: dt.date) -> ObjectiveFigures:
+    """The objectives held in the cycle, counted by status per body."""
+    from cycle.metrics import objective_figures
+    from cycle.operations import objective_facts
+
+    facts, ratings = objective_facts(ctx)
+    return objective_figures(facts, ratings, cycle=number, as_of=as_of, program=ctx.program)
+
+
+def objective_status_rows(figures: ObjectiveFigures) -> list[dict[str, Any]]:
+    """The status table's objectives section: a row per body holding objectives, with the
+    table's own columns (`state`: counts by status; `overdue`: open past their target)."""
+    return [
+        {
+            "phase": f"objectives: {row.key}",
+            "state": f"proposed {row.proposed} · active {row.active} · achieved {row.achieved} · "
+            f"dropped {row.dropped}",
+            "deliverables done": "",
+            "overdue": row.past_target,
+            "gate": "",
+            "handed in": "",
+            "window": "",
+        }
+        for row in figures.by_body
+    ]
+
+
+def objectives_summary(figures: ObjectiveFigures, board: CycleBoard) -> str:
+    """The summary's objectives section (nothing when the cycle holds none), with the
+    ratings the open assessment awaits."""
+    if not figures.by_body:
+        return ""
+    totals = figures.totals
+    assessment = board.progress.get(Phase.assessment)
+    awaited = assessment.outcome.get("ratings_awaited") if assessment is not None else None
+    lines = [
+        "",
+        "## Objectives",
+        "",
+        f"{totals.total} held in the cycle: {totals.proposed} proposed, {totals.active} active, "
+        f"{totals.achieved} achieved, {totals.dropped} dropped; "
+        f"**{totals.past_target} open past their target**",
+        "",
+        "| body | proposed | active | achieved | dropped | open past target |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.name} | {r.proposed} | {r.active} | {r.achieved} | {r.dropped} | {r.past_target} |"
+        for r in figures.by_body
+    ]
+    if awaited:
+        lines += ["", f"- The assessment awaits the ratings of: {', '.join(awaited)}"]
+    return "\n".join(lines) + "\n"

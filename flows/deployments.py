@@ -36,6 +36,7 @@ from flows.group_meetings import group_meetings
 from flows.observation_visit import observation_visit
 from flows.plan_cycle import plan_cycle
 from flows.publish_calendars import publish_calendars
+from flows.recording import amend_apa, record_deliverable, record_objective_progress
 
 DEPLOYMENT = "roundtable"
 SCHEDULE_ZONE = "America/Mexico_City"
@@ -158,3 +159,14 @@ def deploy_to_pool(ctx: Context, *, work_pool: str) -> dict[str, str]:
         deployment.entrypoint = f"{flow.fn.__module__}.{flow.fn.__name__}"
         ids[name] = str(deployment.apply(work_pool_name=work_pool))
     return ids
+
+
+# --- recording from the Prefect UI (issue 8) ---------------------------------------------
+# On demand only (no schedule): their typed parameters are the form the UI shows.
+
+RECORDING_FLOWS: dict[str, Flow[Any, Any]] = {
+    "record-deliverable": record_deliverable,
+    "record-objective-progress": record_objective_progress,
+    "amend-apa": amend_apa,
+}
+FLOWS.update(RECORDING_FLOWS)

@@ -10,7 +10,7 @@ import base64
 import html
 from typing import Any
 
-from cycle.metrics import Figures, Report
+from cycle.metrics import Figures, ObjectiveCounts, ObjectiveFigures, Report
 from cycle.program import Lang
 
 WORDS: dict[str, dict[Lang, str]] = {
@@ -87,6 +87,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "by_cycle": [figures_json(r) for r in report.by_cycle],
         "by_body": [figures_json(r) for r in report.by_body],
         "by_line_of_effort": [figures_json(r) for r in report.by_line_of_effort],
+        **objectives_json(report),
     }
 
 
@@ -171,6 +172,7 @@ def report_markdown(report: Report, lang: Lang = "en", *, image: bool = True) ->
     lines += [f"## {WORDS['by_cycle'][lang]}", "", *table(report.by_cycle), ""]
     lines += [f"## {WORDS['by_body'][lang]}", "", *table(report.by_body), ""]
     lines += [f"## {WORDS['by_loe'][lang]}", "", *table(report.by_line_of_effort), ""]
+    lines += objectives_markdown(report, lang)
     lines += [f"_{WORDS['rules'][lang]}_", ""]
     return "\n".join(lines)
 
@@ -211,6 +213,137 @@ def report_html(report: Report, lang: Lang = "en") -> str:
         f"{table(WORDS['by_cycle'][lang], report.by_cycle)}"
         f"{table(WORDS['by_body'][lang], report.by_body)}"
         f"{table(WORDS['by_loe'][lang], report.by_line_of_effort)}"
+        f"{objectives_html(report, lang)}"
         f"<p class='rules'>{html.escape(WORDS['rules'][lang])}</p>"
         "</body></html>\n"
     )
+
+
+# --- objectives (issue 8) -----------------------------------------------------------------
+
+OBJECTIVE_WORDS: dict[str, dict[Lang, str]] = {
+    "objectives_by_body": {"en": "Objectives by body", "es": "Objetivos por órgano"},
+    "objectives_by_loe": {"en": "Objectives by line of effort", "es": "Objetivos por línea de esfuerzo"},
+    "ratings": {
+        "en": "Objectives' ratings by cycle (value / effectiveness)",
+        "es": "Calificaciones de los objetivos por ciclo (valor / eficacia)",
+    },
+    "proposed": {"en": "proposed", "es": "propuestos"},
+    "active": {"en": "active", "es": "activos"},
+    "achieved": {"en": "achieved", "es": "logrados"},
+    "dropped": {"en": "dropped", "es": "descartados"},
+    "past_target": {"en": "open past target", "es": "abiertos tras su meta"},
+    "objective": {"en": "objective", "es": "objetivo"},
+    "cycle": {"en": "Cycle", "es": "Ciclo"},
+    "apa": {
+        "en": "APA activities carried out as planned",
+        "es": "Actividades del PAA realizadas según lo previsto",
+    },
+}
+OBJECTIVE_COLUMNS = ("proposed", "active", "achieved", "dropped", "past_target")
+
+
+def counts_json(row: ObjectiveCounts) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "name": row.name,
+        "total": row.total,
+        "proposed": row.proposed,
+        "active": row.active,
+        "achieved": row.achieved,
+        "dropped": row.dropped,
+        "past_target": row.past_target,
+    }
+
+
+def objectives_json(report: Report) -> dict[str, Any]:
+    """The objectives' part of the JSON report, and the share of the APA carried out as
+    planned (None before any validated activity is over)."""
+    found: ObjectiveFigures | None = report.objectives
+    apa = report.apa_carried_out_as_planned
+    share = {"apa_carried_out_as_planned": None if apa is None else round(apa, 4)}
+    if found is None:
+        return {"objectives": None, **share}
+    return {
+        "objectives": {
+            "totals": counts_json(found.totals),
+            "by_body": [counts_json(r) for r in found.by_body],
+            "by_line_of_effort": [counts_json(r) for r in found.by_line_of_effort],
+            "ratings": [
+                {
+                    "key": r.key,
+                    "title": r.title,
+                    "body": r.body,
+                    "by_cycle": {
+                        str(n): {"value": v, "effectiveness": e} for n, (v, e) in r.by_cycle.items()
+                    },
+                }
+                for r in found.ratings
+            ],
+        },
+        **share,
+    }
+
+
+def _objective_tables(report: Report, lang: Lang) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The objectives' tables: caption, column heads, rows (the first cell a row's name)."""
+    found = report.objectives
+    if found is None:
+        return []
+    heads = [OBJECTIVE_WORDS[c][lang] for c in OBJECTIVE_COLUMNS]
+
+    def counts(rows: list[ObjectiveCounts]) -> list[list[str]]:
+        return [[r.name, *(str(getattr(r, c)) for c in OBJECTIVE_COLUMNS)] for r in [*rows, found.totals]]
+
+    word = OBJECTIVE_WORDS
+    tables = [
+        (word["objectives_by_body"][lang], heads, counts(found.by_body)),
+        (word["objectives_by_loe"][lang], heads, counts(found.by_line_of_effort)),
+    ]
+    if found.ratings:
+        rated = [
+            [f"{r.key} — {r.title}", *(_pair(r.by_cycle.get(n)) for n in found.cycles)] for r in found.ratings
+        ]
+        tables.append((word["ratings"][lang], [f"{word['cycle'][lang]} {n}" for n in found.cycles], rated))
+    return tables
+
+
+def _pair(rating: tuple[int, int] | None) -> str:
+    return "—" if rating is None else f"{rating[0]} / {rating[1]}"
+
+
+def _apa_line(report: Report, lang: Lang) -> str | None:
+    share = report.apa_carried_out_as_planned
+    return None if share is None else f"{OBJECTIVE_WORDS['apa'][lang]}: {_rate(share)}"
+
+
+def objectives_markdown(report: Report, lang: Lang = "en") -> list[str]:
+    lines: list[str] = []
+    for caption, heads, rows in _objective_tables(report, lang):
+        lines += [f"## {caption}", "", "| | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    apa = _apa_line(report, lang)
+    if apa is not None:
+        lines += [f"**{apa}**", ""]
+    return lines
+
+
+def objectives_html(report: Report, lang: Lang = "en") -> str:
+    parts = []
+    for caption, heads, rows in _objective_tables(report, lang):
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+        body = "".join(
+            f"<tr><th scope='row'>{html.escape(row[0])}</th>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in row[1:])
+            + "</tr>"
+            for row in rows
+        )
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2><table><thead><tr><th></th>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+    apa = _apa_line(report, lang)
+    if apa is not None:
+        parts.append(f"<p class='summary'><strong>{html.escape(apa)}</strong></p>")
+    return "".join(parts)

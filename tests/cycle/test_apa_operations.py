@@ -22,6 +22,7 @@ from cycle.gates import GateDecision
 from cycle.items import ItemKind
 from cycle.operations import (
     Context,
+    ame_report,
     amend_apa,
     apa_state,
     observable_activities,
@@ -385,3 +386,36 @@ class TestActivitiesInTheFeeds:
     ) -> None:
         events = feed_events(validated, audience)
         assert {uid for uid in events if "/activity/" in uid} == expected
+
+
+class TestCarriedOutAsPlanned:
+    @pytest.mark.parametrize(
+        ("as_of", "share"),
+        [
+            (dt.date(2026, 9, 30), None),  # validated, nothing over yet
+            (dt.date(2026, 12, 16), 1.0),  # the exchange's window is over, as validated
+            (dt.date(2027, 8, 1), 2 / 3),  # the Aztec Alligator was moved by an amendment
+        ],
+        ids=["none-over", "one-over", "all-over"],
+    )
+    def test_the_ame_report_shows_the_share_of_the_apa_carried_out_as_planned(
+        self, validated: Context, as_of: dt.date, share: float | None
+    ) -> None:
+        amend_apa(
+            validated,
+            number=9,
+            amendment=Amendment(
+                AmendmentKind.reschedule,
+                AZTEC,
+                "Hurricane season.",
+                dt.date(2027, 5, 10),
+                dt.date(2027, 5, 21),
+            ),
+            now=LATER,
+            actor="secretariat",
+        )
+        report = ame_report(validated, number=9, as_of=as_of)
+        assert report.apa_carried_out_as_planned == (None if share is None else pytest.approx(share))
+
+    def test_before_validation_there_is_no_share(self, proposed: Context) -> None:
+        assert ame_report(proposed, number=9, as_of=dt.date(2027, 8, 1)).apa_carried_out_as_planned is None

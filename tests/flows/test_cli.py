@@ -438,7 +438,16 @@ class TestReport:
         """As of 1 October 2025 only the first agenda (due 29 September) can be judged: 2
         days overdue."""
         found = planned.json("report", "--cycle", "9", "--as-of", "2025-10-01")
-        assert set(found) == {"as_of", "cycle", "totals", "by_cycle", "by_body", "by_line_of_effort"}
+        assert set(found) == {
+            "as_of",
+            "cycle",
+            "totals",
+            "by_cycle",
+            "by_body",
+            "by_line_of_effort",
+            "objectives",
+            "apa_carried_out_as_planned",
+        }
         assert found["totals"] == {
             "key": "total",
             "name": "Cycle 9",

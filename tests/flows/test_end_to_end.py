@@ -431,7 +431,7 @@ def test_a_request_nobody_answers_times_out_and_can_be_asked_again(
     late = subprocess.run(
         [
             *(str(VENV_BIN / "roundtable"), "gates", "decide", "c9/gate/-/apa-validation", "--approve"),
-            *("--tri-chair", "sedena", "--activity", "Exercise A"),
+            *("--tri-chair", "sedena", "--activity", ACTIVITIES[0]),
         ],
         env=services.env,
         capture_output=True,

@@ -50,6 +50,7 @@ def test_a_worker_polling_a_process_pool_runs_the_deployed_flows(
     deployed = _run(prefect_server, roundtable, "deploy", "--work-pool", POOL, "--json")
     assert deployed.returncode == 0, deployed.stderr
     assert sorted(json.loads(deployed.stdout)["deployments"]) == [
+        "amend-apa",
         "assessment",
         "check-overdue",
         "close-cycle",
@@ -58,6 +59,8 @@ def test_a_worker_polling_a_process_pool_runs_the_deployed_flows(
         "observation-visit",
         "plan-cycle",
         "publish-calendars",
+        "record-deliverable",
+        "record-objective-progress",
     ]
 
     elsewhere = tmp_path / "worker"

@@ -1,0 +1,155 @@
+"""Recording from the Prefect UI: flows whose typed parameters are the form an operator
+fills in, each calling the same operation as the CLI (`roundtable deliverables …`,
+`roundtable objectives progress`), with the same checks.
+
+A mistake ends the run Failed with the operation's one-line message and writes nothing
+(each operation checks first and writes in one transaction).
+
+- record-deliverable: submit, accept, return or waive a deliverable.
+- record-objective-progress: an objective's progress, new status and meeting.
+- amend-apa: add, drop or reschedule one activity of a validated APA, with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
+from prefect.states import Completed, Failed
+
+from cycle import operations
+from cycle.apa import Amendment, AmendmentKind, parse_activity_key
+from cycle.deliverable import Action
+from cycle.errors import InputError, RoundtableError
+from flows.common import context, now, store_task
+
+MAX_BY = 200
+
+DeliverableAction = Literal["submit", "accept", "return", "waive"]
+ObjectiveStatusChoice = Literal["proposed", "active", "achieved", "dropped"]
+AmendmentChoice = Literal["add", "drop", "reschedule"]
+
+
+def check_by(by: str) -> str:
+    """Who records it: a name on one line, as `--by` takes it."""
+    name = by.strip()
+    if not name or len(name) > MAX_BY or any(not ch.isprintable() for ch in name):
+        raise InputError(f"by: give a name of 1-{MAX_BY} characters on one line")
+    return name
+
+
+def _refused(what: str, exc: RoundtableError) -> State[Any]:
+    """The run's end for a mistake: the message the CLI gives for it, word for word."""
+    get_run_logger().warning("%s: nothing was recorded: %s", what, exc)
+    return Failed(name="InvalidInput", message=str(exc))
+
+
+@store_task(name="record-deliverable-action", retries=0)
+def record_deliverable_action(key: str, action: DeliverableAction, by: str, note: str | None) -> str:
+    view = operations.record(
+        context(), key=key, action=Action(action), actor=check_by(by), now=now(), note=note or None
+    )
+    return view.state.value
+
+
+@flow(name="record-deliverable", flow_run_name="record-deliverable-{action}-{key}")
+def record_deliverable(key: str, action: DeliverableAction, by: str, note: str | None = None) -> State[Any]:
+    """Record a deliverable's submission, acceptance, return (with a note) or waiver
+    (the note is the reason), as `roundtable deliverables …` does."""
+    try:
+        state = record_deliverable_action(key, action, by, note)
+    except RoundtableError as exc:
+        return _refused(key, exc)
+    return Completed(message=f"{key}: {state}", data={"key": key, "state": state, "by": by.strip()})
+
+
+@store_task(name="record-progress", retries=0)
+def record_progress(
+    key: str, note: str, percent: int, status: ObjectiveStatusChoice | None, meeting: str | None, by: str
+) -> dict[str, Any]:
+    stored = operations.record_objective_progress(
+        context(),
+        key=key,
+        note=note,
+        percent=percent,
+        status=status,
+        meeting=meeting or None,
+        now=now(),
+        actor=check_by(by),
+    )
+    return {"key": stored.key, "status": stored.status, "progress": stored.progress}
+
+
+@flow(name="record-objective-progress", flow_run_name="record-objective-progress-{key}")
+def record_objective_progress(
+    key: str,
+    note: str,
+    percent: int,
+    by: str,
+    status: ObjectiveStatusChoice | None = None,
+    meeting: str | None = None,
+) -> State[Any]:
+    """Record how far an objective has come (0-100 %), with a new status if it changes and
+    the body's meeting it was reported at, as `roundtable objectives progress` does."""
+    try:
+        stored = record_progress(key, note, percent, status, meeting, by)
+    except RoundtableError as exc:
+        return _refused(key, exc)
+    return Completed(message=f"{key}: {stored['status']}, {stored['progress']}%", data=stored)
+
+
+@store_task(name="amend-activity", retries=0)
+def amend_activity(
+    activity: str,
+    change: AmendmentChoice,
+    reason: str,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    by: str,
+) -> dict[str, Any]:
+    key = parse_activity_key(activity)
+    if change != "reschedule" and (first_day or last_day):
+        raise InputError(f"first_day, last_day: only a reschedule takes new dates, not {change}")
+    version, _ = operations.amend_apa(
+        context(),
+        number=key.cycle,
+        amendment=Amendment(
+            kind=AmendmentKind(change),
+            key=key.to_string(),
+            reason=reason,
+            first_day=first_day,
+            last_day=last_day,
+        ),
+        now=now(),
+        actor=check_by(by),
+    )
+    return {
+        "cycle": version.cycle,
+        "version": version.version,
+        "change": version.change,
+        "reason": version.reason,
+    }
+
+
+@flow(name="amend-apa", flow_run_name="amend-apa-{change}-{activity}")
+def amend_apa(
+    activity: str,
+    change: AmendmentChoice,
+    reason: str,
+    by: str,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+) -> State[Any]:
+    """Amend a validated APA, as `roundtable apa amend` does: add a standing proposal, drop
+    an activity, or reschedule it (`first_day` and `last_day`), with the reason. The cycle
+    is planned again, so the calendars (and the visit, if its exercise moved) follow."""
+    try:
+        amended = amend_activity(activity, change, reason, first_day, last_day, by)
+    except RoundtableError as exc:
+        return _refused(activity, exc)
+    return Completed(
+        message=f"cycle {amended['cycle']}: APA version {amended['version']} ({change} {activity})",
+        data=amended,
+    )
