@@ -10,19 +10,67 @@ datetime.date(2026, 11, 27)
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import holidays
+from holidays.holiday_base import HolidayBase
+from holidays.registry import COUNTRIES
 
 _SATURDAY = 5
 _SEARCH_LIMIT = 60
 """No run of non-working days is this long; a longer search means bad holiday data."""
 
 
+_LOADING = threading.Lock()
+
+
+@lru_cache(maxsize=32)
+def country_class(country: str) -> type[HolidayBase]:
+    """The `holidays` class of `country` (an ISO code or the class name), its module alone.
+
+    `holidays.country_holidays` imports the package `holidays.countries`, whose
+    `__init__` imports all of its ~250 countries to give one (0.13 s, an eighth of
+    `roundtable status`; benchmarks/start_cli). The package's registry names each
+    country's module, and those modules import nothing from that package: load just
+    the one, under its own name, so a later import of the package reuses it.
+
+    >>> country_class("MX").__name__, country_class("USA").__name__
+    ('Mexico', 'UnitedStates')
+    """
+    found = next(
+        ((module, names[0]) for module, names in COUNTRIES.items() if country in names),
+        None,
+    )
+    if found is None:
+        raise NotImplementedError(f"Country {country} not available")
+    module_name, class_name = found
+    qualified = f"holidays.countries.{module_name}"
+    with _LOADING:
+        module = sys.modules.get(qualified)
+        if module is None:
+            path = Path(holidays.__file__).parent / "countries" / f"{module_name}.py"
+            spec = importlib.util.spec_from_file_location(qualified, path)
+            if spec is None or spec.loader is None:  # pragma: no cover - a broken install
+                raise NotImplementedError(f"Country {country} not available")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[qualified] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[qualified]
+                raise
+    entity: type[HolidayBase] = getattr(module, class_name)
+    return entity
+
+
 @lru_cache(maxsize=512)
 def _holidays(country: str, year: int) -> dict[dt.date, str]:
-    return dict(holidays.country_holidays(country, years=year).items())
+    return dict(country_class(country)(years=year).items())
 
 
 @lru_cache(maxsize=256)
