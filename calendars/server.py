@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -75,6 +75,23 @@ class BuiltFeed:
     gzipped: bytes
     etag: str
     last_modified: dt.datetime
+    headers: dict[bool, dict[str, str]] = field(init=False, repr=False, compare=False)
+    """The response headers without and with gzip: the same for every request, so made
+    once per feed rather than per request (benchmarks/serve_feeds)."""
+
+    def __post_init__(self) -> None:
+        last_modified = format_datetime(self.last_modified, usegmt=True)
+        headers = {
+            gzipped: {
+                **SECURITY_HEADERS,
+                "ETag": f'"{self.etag.strip(chr(34))}-gzip"' if gzipped else self.etag,
+                "Last-Modified": last_modified,
+                "Cache-Control": "private, max-age=3600",
+                "Vary": "Accept-Encoding",
+            }
+            for gzipped in (False, True)
+        }
+        object.__setattr__(self, "headers", headers)
 
 
 class FeedCache:
@@ -103,6 +120,7 @@ class FeedCache:
         self._subscribers: dict[str, Subscriber] = {}
         self._feeds: dict[FeedRequest, BuiltFeed] = {}
         self._accessed: dict[int, dt.datetime] = {}
+        self._audiences: dict[str, Audience | None] = {}
 
     @property
     def generation(self) -> int:
@@ -142,6 +160,16 @@ class FeedCache:
         # tells nothing about how close a guess was (calendars/tokens.py; a test shows why).
         found = self._subscribers.get(token_hash(token))
         return None if found is None or found.revoked else found
+
+    def audience(self, name: str) -> Audience | None:
+        """The audience `name` stands for in the program, None if none: parsed once per name
+        (the names come from subscribers' records, so they are few)."""
+        if name not in self._audiences:
+            try:
+                self._audiences[name] = Audience.parse(name, self.program)
+            except NotFoundError:
+                self._audiences[name] = None
+        return self._audiences[name]
 
     def feed(self, request: FeedRequest) -> BuiltFeed:
         with self._lock:
@@ -258,9 +286,8 @@ def create_app(
         audience_name = request.path_params["audience"]
         if subscriber is None or audience_name not in subscriber.audiences:
             return _not_found()  # unknown, revoked and foreign-audience requests look alike
-        try:
-            audience = Audience.parse(audience_name, cache.program)
-        except NotFoundError:
+        audience = cache.audience(audience_name)
+        if audience is None:
             return _not_found()  # the audience left the program after the subscriber got it
         lang_param = request.query_params.get("lang", subscriber.lang)
         if lang_param not in LANGS:
@@ -380,16 +407,10 @@ def redact(path: str) -> str:
 
 def _conditional(request: Request, built: BuiltFeed) -> Response:
     gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
-    etag = f'"{built.etag.strip(chr(34))}-gzip"' if gzipped else built.etag
-    headers = {
-        **SECURITY_HEADERS,
-        "ETag": etag,
-        "Last-Modified": format_datetime(built.last_modified, usegmt=True),
-        "Cache-Control": "private, max-age=3600",
-        "Vary": "Accept-Encoding",
-    }
-    if _not_modified(request, etag, built.last_modified):
+    headers = built.headers[gzipped]
+    if _not_modified(request, headers["ETag"], built.last_modified):
         return Response(status_code=304, headers=headers)
+    headers = dict(headers)
     body = built.gzipped if gzipped else built.body
     if gzipped:
         headers["Content-Encoding"] = "gzip"

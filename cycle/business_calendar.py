@@ -10,32 +10,89 @@ datetime.date(2026, 11, 27)
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import accumulate
+from pathlib import Path
 
 import holidays
+from holidays.holiday_base import HolidayBase
+from holidays.registry import COUNTRIES
 
 _SATURDAY = 5
 _SEARCH_LIMIT = 60
 """No run of non-working days is this long; a longer search means bad holiday data."""
 
 
+_LOADING = threading.Lock()
+
+
+@lru_cache(maxsize=32)
+def country_class(country: str) -> type[HolidayBase]:
+    """The `holidays` class of `country` (an ISO code or the class name), its module alone.
+
+    `holidays.country_holidays` imports the package `holidays.countries`, whose
+    `__init__` imports all of its ~250 countries to give one (0.13 s, an eighth of
+    `roundtable status`; benchmarks/start_cli). The package's registry names each
+    country's module, and those modules import nothing from that package: load just
+    the one, under its own name, so a later import of the package reuses it.
+
+    >>> country_class("MX").__name__, country_class("USA").__name__
+    ('Mexico', 'UnitedStates')
+    """
+    found = next(
+        ((module, names[0]) for module, names in COUNTRIES.items() if country in names),
+        None,
+    )
+    if found is None:
+        raise NotImplementedError(f"Country {country} not available")
+    module_name, class_name = found
+    qualified = f"holidays.countries.{module_name}"
+    with _LOADING:
+        module = sys.modules.get(qualified)
+        if module is None:
+            path = Path(holidays.__file__).parent / "countries" / f"{module_name}.py"
+            spec = importlib.util.spec_from_file_location(qualified, path)
+            if spec is None or spec.loader is None:  # pragma: no cover - a broken install
+                raise NotImplementedError(f"Country {country} not available")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[qualified] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[qualified]
+                raise
+    entity: type[HolidayBase] = getattr(module, class_name)
+    return entity
+
+
 @lru_cache(maxsize=512)
 def _holidays(country: str, year: int) -> dict[dt.date, str]:
-    return dict(holidays.country_holidays(country, years=year).items())
+    return dict(country_class(country)(years=year).items())
+
+
+@lru_cache(maxsize=256)
+def _working_days(countries: tuple[str, ...], year: int) -> tuple[int, tuple[bool, ...]]:
+    """The ordinal of 1 January of `year`, and for each day of the year whether it is a
+    working day in all `countries`: one look-up per question, where planning a cycle asks
+    about 10,000 (benchmarks/plan_program)."""
+    first = dt.date(year, 1, 1)
+    tables = [_holidays(country, year) for country in countries]
+    flags = []
+    day = first
+    while day.year == year:
+        flags.append(day.weekday() < _SATURDAY and all(day not in table for table in tables))
+        day += dt.timedelta(days=1)
+    return first.toordinal(), tuple(flags)
 
 
 @lru_cache(maxsize=256)
 def _running_counts(countries: tuple[str, ...], year: int) -> tuple[int, ...]:
     """For each day of `year`, the working days of all `countries` from 1 January to it."""
-    calendar = BusinessCalendar(countries)
-    counts, total = [], 0
-    day = dt.date(year, 1, 1)
-    while day.year == year:
-        total += calendar.is_working_day(day)
-        counts.append(total)
-        day += dt.timedelta(days=1)
-    return tuple(counts)
+    return tuple(accumulate(_working_days(countries, year)[1]))
 
 
 def _through(countries: tuple[str, ...], day: dt.date) -> int:
@@ -58,9 +115,8 @@ class BusinessCalendar:
         ]
 
     def is_working_day(self, day: dt.date) -> bool:
-        if day.weekday() >= _SATURDAY:
-            return False
-        return all(day not in _holidays(country, day.year) for country in self.countries)
+        first, flags = _working_days(self.countries, day.year)
+        return flags[day.toordinal() - first]
 
     def next_working_day(self, day: dt.date) -> dt.date:
         """`day` itself if it works in every country, else the next day that does."""

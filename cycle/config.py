@@ -217,11 +217,11 @@ def check_references(program: Program, source: ProgramSource) -> None:
 
 
 def _check_countries(program: Program, source: ProgramSource) -> None:
-    import holidays
+    from cycle.business_calendar import country_class
 
     for index, country in enumerate(program.business_calendar.countries):
-        try:  # cheaper than holidays.list_supported_countries(), which imports every country
-            holidays.country_holidays(country)
+        try:  # loads that country alone; holidays' own look-ups import every country
+            country_class(country)
         except NotImplementedError:
             raise source.error(
                 ("business_calendar", "countries", index), f"no public-holiday data for country {country!r}"

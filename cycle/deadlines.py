@@ -110,6 +110,7 @@ class Deadlines:
         )
         self.default = DeadlineRule(config.reminder_working_days, config.grace_working_days, default_levels)
         self._rules: dict[str, DeadlineRule] = {}
+        self._by_name: dict[str, DeadlineRule] = {}
         for slug, override in config.kinds.items():
             levels = default_levels
             if override.escalation is not None:
@@ -133,7 +134,11 @@ class Deadlines:
         return max(r.reminder_working_days for r in (self.default, *self._rules.values()))
 
     def rule(self, item: PlannedItem) -> DeadlineRule:
-        return self._rules.get(template_slug(self.program, item), self.default)
+        name = item.key.name
+        found = self._by_name.get(name)
+        if found is None:  # the template look-up, once per name: the check asks for every row
+            found = self._by_name[name] = self._rules.get(template_slug(self.program, item), self.default)
+        return found
 
     def level(self, index: int) -> EscalationLevel:
         return self.program.deadlines.levels[index]

@@ -68,6 +68,7 @@ from cycle.store.repository import (
     PlanReport,
     apply_plan,
     list_deliverables,
+    pending_deliverable_items,
     planned_cycle_numbers,
     record_deliverable_action,
     sync_bodies,
@@ -205,8 +206,8 @@ def check_deadlines(ctx: Context, *, number: int | None, as_of: dt.date) -> Dead
     with ctx.store.session() as session:
         if number is not None and number not in planned_cycle_numbers(session):
             raise StoreError(f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`")
-        views = list_deliverables(session, cycle=number, states=[DeliverableState.pending], due_by=horizon)
-    standings = ctx.deadlines.standings(((v.item, v.state) for v in views), as_of)
+        items = pending_deliverable_items(session, cycle=number, due_by=horizon)
+    standings = ctx.deadlines.standings(((item, DeliverableState.pending) for item in items), as_of)
     return DeadlineCheck(
         as_of=as_of,
         cycle=number,

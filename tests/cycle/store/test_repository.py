@@ -20,6 +20,7 @@ from cycle.store.repository import (
     apply_plan,
     change_log,
     list_deliverables,
+    pending_deliverable_items,
     record_deliverable_action,
     tracked_items,
 )
@@ -208,6 +209,21 @@ class TestDeliverableLifecycle:
             ("deliverable-submit", "lt. smith"),
             ("deliverable-accept", "lt. smith"),
         ]
+
+    @pytest.mark.parametrize(("cycle", "due_by"), [(None, None), (9, None), (None, dt.date(2026, 3, 1))])
+    def test_pending_items_are_the_pending_deliverables_in_the_same_order(
+        self, store: Store, program: Program, cycle: int | None, due_by: dt.date | None
+    ) -> None:
+        """The overdue check's plain-row reader finds what list_deliverables finds, pending only."""
+        _plan(store, program)
+        _plan(store, program, number=10)
+        self._act(store, Action.submit)
+        with store.session() as session:
+            views = list_deliverables(session, cycle=cycle, states=[DeliverableState.pending], due_by=due_by)
+            items = pending_deliverable_items(session, cycle=cycle, due_by=due_by)
+        assert items == [v.item for v in views]
+        assert self.KEY not in {item.key.to_string() for item in items}
+        assert len(items) > 10
 
     def test_return_sends_a_submission_back_to_pending(self, store: Store, program: Program) -> None:
         """A returned deliverable is pending again and keeps the reason as its note."""
