@@ -246,8 +246,8 @@ class _Writer:
     def _categories(self, item: PlannedItem) -> list[str]:
         categories = [self.text(f"category.{item.kind.value}")]
         if item.activity is not None:
-            categories.append(self.program.apa.kind(item.activity.kind).name.get(self.lang))
-            categories.append(self.program.line_of_effort(item.activity.line_of_effort).name.get(self.lang))
+            categories.append(self.program.apa.kind_name(item.activity.kind, self.lang))
+            categories.append(self.program.line_of_effort_name(item.activity.line_of_effort, self.lang))
         if item.body is not None:
             body = self.bodies.get(item.body)
             if body is not None:
@@ -283,8 +283,8 @@ class _Writer:
     def _activity_lines(self, item: PlannedItem) -> list[str]:
         facts = item.activity
         assert facts is not None
-        kind = self.program.apa.kind(facts.kind).name.get(self.lang)
-        loe = self.program.line_of_effort(facts.line_of_effort).name.get(self.lang)
+        kind = self.program.apa.kind_name(facts.kind, self.lang)
+        loe = self.program.line_of_effort_name(facts.line_of_effort, self.lang)
         lines = [self.text("label.apa"), f"{self.text('label.activity_kind')}: {kind}"]
         if facts.window:
             lines.append(self.text("label.window"))

@@ -26,7 +26,7 @@ from typing import Any
 from cycle.cycles import Cycle, add_months
 from cycle.errors import InputError
 from cycle.items import ItemKey, ItemKind
-from cycle.program import BodyStatus, Localized, Program
+from cycle.program import STANDING_KINDS, BodyStatus, Localized, Program
 
 MAX_TITLE = 200
 MAX_LOCATION = 200
@@ -204,9 +204,11 @@ def check_activity(program: Program, cycle: Cycle, activity: Activity) -> Activi
     """The activity with its text tidied, or `InputError` naming the first problem. The
     objectives it serves are checked against the store by the caller."""
     body = next((b for b in program.bodies if b.slug == activity.body), None)
-    if body is None or body.status is not BodyStatus.active:
-        active = ", ".join(b.slug for b in program.bodies if b.status is BodyStatus.active)
-        raise InputError(f"body: {activity.body!r} is not an active body (one of {active})")
+    if body is None or body.status is not BodyStatus.active or body.kind not in STANDING_KINDS:
+        standing = ", ".join(
+            b.slug for b in program.bodies if b.status is BodyStatus.active and b.kind in STANDING_KINDS
+        )
+        raise InputError(f"body: {activity.body!r} is not an active SST, IB or WG (one of {standing})")
     if activity.key.cycle != cycle.number:
         raise InputError(f"key: {activity.key} is not of cycle {cycle.number}")
     kinds = [k.slug for k in program.apa.kinds]
@@ -289,6 +291,10 @@ def amend(
     is the activity chosen for the observation visit, which may move but not be dropped.
     """
     reason = check_reason(amendment.reason)
+    if amendment.kind is not AmendmentKind.reschedule and (amendment.first_day or amendment.last_day):
+        raise InputError(
+            f"first_day, last_day: only a reschedule takes new dates, not {amendment.kind.value}"
+        )
     in_apa = current.activity(amendment.key)
     activities = list(current.activities)
     if amendment.kind is AmendmentKind.add:
@@ -316,8 +322,9 @@ def amend(
         check_dates(cycle, amendment.first_day, amendment.last_day)
         if (amendment.first_day, amendment.last_day) == (in_apa.first_day, in_apa.last_day):
             raise InputError(f"{amendment.key}: already runs {in_apa.first_day} to {in_apa.last_day}")
+        # New dates are firm: a window becomes the activity's dates.
         activities[activities.index(in_apa)] = replace(
-            in_apa, first_day=amendment.first_day, last_day=amendment.last_day
+            in_apa, first_day=amendment.first_day, last_day=amendment.last_day, window=False
         )
     return ApaVersion(
         cycle=current.cycle,
@@ -357,11 +364,16 @@ def observable(program: Program, cycle: Cycle, activities: Iterable[Activity]) -
 
 def carried_out_as_planned(validated: ApaVersion, latest: ApaVersion, *, as_of: dt.date) -> tuple[int, int]:
     """Of the validated activities that should be over by `as_of`, how many were carried
-    out as validated (not dropped, not moved by an amendment): (as planned, due)."""
+    out as validated: not dropped, and on their validated dates (or, for one validated as a
+    window, on dates inside it): (as planned, due)."""
     due = [a for a in validated.activities if a.last_day < as_of]
     kept = 0
     for activity in due:
         now = latest.activity(activity.key.to_string())
-        if now is not None and (now.first_day, now.last_day) == (activity.first_day, activity.last_day):
+        if now is None:
+            continue
+        if (now.first_day, now.last_day) == (activity.first_day, activity.last_day) or (
+            activity.window and activity.first_day <= now.first_day and now.last_day <= activity.last_day
+        ):
             kept += 1
     return kept, len(due)

@@ -141,7 +141,8 @@ def check_decision(
         for activity in activities:
             if activity not in offered:
                 raise InputError(
-                    f"exercise: {activity!r} is not an activity of the validated APA"
+                    f"exercise: {activity!r} is not one the visit can observe: a combined exercise or "
+                    "training of the validated APA, in the second year, not begun yet"
                     + (f" ({'; '.join(offered)})" if offered else "")
                 )
     else:

@@ -80,8 +80,8 @@ class Report:
     objectives: ObjectiveFigures | None = None
     """The bodies' objectives and their ratings (see `objective_figures`)."""
     apa_carried_out_as_planned: float | None = None
-    """HOOK (issue 8, APA side): the share of the cycle's validated APA activities carried
-    out as planned, 0-1; None until the APA side computes it (operations.ame_report)."""
+    """The share (0-1) of the cycle's validated APA activities over by the report's day that
+    were carried out as validated; None before any is over (operations.ame_report)."""
 
 
 def hand_in_day(instant: dt.datetime, program: Program) -> dt.date:

@@ -222,16 +222,18 @@ def check_owner(body: Body, slug: str) -> str:
     return slug
 
 
-def target_date(cycle: Cycle, horizon: Horizon) -> dt.date:
-    """When an objective set in `cycle` should be achieved: the cycle's start plus the
-    horizon's months.
+def target_date(cycle: Cycle, horizon: Horizon, set_on: dt.date) -> dt.date:
+    """When an objective should be achieved: the horizon's months from the day it was set
+    (or from its cycle's start, if it was set for a cycle that had not opened yet).
 
     >>> from cycle.program import Localized
-    >>> target_date(Cycle(9, dt.date(2025, 9, 1), 24), Horizon(slug="short-term",
-    ...     name=Localized(en="Short-term", es="Corto plazo"), months=12))
+    >>> short = Horizon(slug="short-term", name=Localized(en="Short-term", es="Corto plazo"), months=12)
+    >>> target_date(Cycle(9, dt.date(2025, 9, 1), 24), short, dt.date(2026, 12, 1))
+    datetime.date(2027, 12, 1)
+    >>> target_date(Cycle(9, dt.date(2025, 9, 1), 24), short, dt.date(2025, 6, 1))
     datetime.date(2026, 9, 1)
     """
-    return add_months(cycle.start, horizon.months)
+    return add_months(max(set_on, cycle.start), horizon.months)
 
 
 def check_rating(program: Program, value: int, *, what: str) -> int:
@@ -267,6 +269,7 @@ def check_new_objective(
     owner: str,
     indicators: Sequence[str],
     cycle: Cycle,
+    set_on: dt.date,
     line_of_effort: str | None = None,
     status: ObjectiveStatus = ObjectiveStatus.proposed,
 ) -> NewObjective:
@@ -285,7 +288,7 @@ def check_new_objective(
         indicators=check_indicators(indicators),
         status=status,
         first_cycle=cycle.number,
-        target=target_date(cycle, chosen),
+        target=target_date(cycle, chosen, set_on),
     )
 
 

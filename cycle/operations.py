@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cycle.apa import (
+    SECOND_YEAR_MONTH,
     Activity,
     Amendment,
     ApaPlan,
@@ -26,14 +27,14 @@ from cycle.apa import (
 )
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource, load_program
-from cycle.cycles import Cycle, cycle_by_number, cycle_on
+from cycle.cycles import Cycle, add_months, cycle_by_number, cycle_on
 from cycle.deadlines import Deadlines, Standing
 from cycle.deliverable import Action, DeliverableState, check_note
 from cycle.errors import InputError, NotFoundError, StoreError
 from cycle.items import ItemKey, ItemKind
 from cycle.metrics import DeliverableRecordView, Report
 from cycle.metrics import report as metrics_report
-from cycle.program import Lang, Program
+from cycle.program import Lang, Phase, Program
 from cycle.schedule import TemplateRangeError, business_calendar, plan_cycle, plan_or_explain
 from cycle.settings import Settings
 from cycle.status import CycleStatus, TrackedItem, summarize
@@ -63,6 +64,7 @@ from cycle.store.apa import (
 )
 from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
 from cycle.store.notices import record_notices as store_notices
+from cycle.store.progress import phase_progress
 from cycle.store.repository import (
     DeliverableView,
     PlanReport,
@@ -342,13 +344,31 @@ def apa_state(ctx: Context, *, number: int) -> ApaState:
         )
 
 
-def observable_activities(ctx: Context, *, number: int) -> tuple[Activity, ...]:
+def observable_activities(ctx: Context, *, number: int, as_of: dt.date | None = None) -> tuple[Activity, ...]:
     """What the exercise selection may choose from: the observable activities of the
-    second year in the latest version of the validated APA."""
+    second year in the latest version of the validated APA (with `as_of`, only those that
+    begin after it: a visit is planned ahead, not into the past)."""
     latest = apa_state(ctx, number=number).latest
     if latest is None:
         return ()
-    return observable(ctx.program, cycle_by_number(ctx.program, number), latest.activities)
+    found = observable(ctx.program, cycle_by_number(ctx.program, number), latest.activities)
+    return tuple(a for a in found if as_of is None or a.first_day > as_of)
+
+
+def _check_observed(ctx: Context, *, cycle: Cycle, exercise: Activity, today: dt.date) -> None:
+    """The exercise the visit observes, moved by an amendment, must stay observable: in the
+    cycle's second year, and not begun yet."""
+    key = exercise.key.to_string()
+    if not observable(ctx.program, cycle, [exercise]):
+        raise InputError(
+            f"{key}: the observation visit observes it, so it stays in the cycle's second year "
+            f"(from {add_months(cycle.start, SECOND_YEAR_MONTH - 1)})"
+        )
+    if exercise.first_day <= today:
+        raise InputError(
+            f"{key}: the observation visit observes it, so it cannot move to {exercise.first_day}: "
+            f"the visit would be in the past"
+        )
 
 
 def amend_apa(
@@ -381,6 +401,8 @@ def amend_apa(
             at=now,
         )
         visit = new.activity(selected) if selected else None
+        if visit is not None and visit != found[-1].activity(visit.key.to_string()):
+            _check_observed(ctx, cycle=cycle, exercise=visit, today=now.date())
         check_apa_fits(ctx, number=number, apa=ApaPlan(new.activities, visit), what=amendment.key)
         save_version(session, version=new, actor=actor)
         return new, replan(ctx, session, number=number, now=now, actor=actor)
@@ -438,11 +460,23 @@ def add_objective(
         owner=owner,
         indicators=indicators,
         cycle=cycle,
+        set_on=as_of,
         line_of_effort=line_of_effort,
         status=parse_status(status),
     )
     ctx.store.require_ready()
-    return ctx.store.transaction(lambda s: store_add(s, new=new, now=now, actor=actor))
+
+    def work(session: Session) -> ObjectiveRecord:
+        # A closed cycle has carried its objectives over: one added there would be stranded.
+        closing = phase_progress(session, cycle=cycle.number).get(Phase.close_out)
+        if closing is not None and closing.state.value == "completed":
+            raise InputError(
+                f"cycle {cycle.number} is closed and its objectives carried over: "
+                f"add it to cycle {cycle.number + 1}"
+            )
+        return store_add(session, new=new, now=now, actor=actor)
+
+    return ctx.store.transaction(work)
 
 
 def record_objective_progress(

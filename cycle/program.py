@@ -398,6 +398,12 @@ class ApaConfig(_Model):
     def kind(self, slug: str) -> ActivityKindConfig:
         return next(k for k in self.kinds if k.slug == slug)
 
+    def kind_name(self, slug: str, lang: Lang) -> str:
+        """The kind's name; its slug if the program file no longer has it (an activity
+        stored before the kind was removed)."""
+        found = next((k for k in self.kinds if k.slug == slug), None)
+        return found.name.get(lang) if found is not None else slug
+
 
 class Program(_Model):
     """The whole program file, validated."""
@@ -425,6 +431,11 @@ class Program(_Model):
 
     def line_of_effort(self, slug: str) -> LineOfEffort:
         return next(line for line in self.lines_of_effort if line.slug == slug)
+
+    def line_of_effort_name(self, slug: str, lang: Lang) -> str:
+        """The line's name; its slug if the program file no longer has it."""
+        found = next((line for line in self.lines_of_effort if line.slug == slug), None)
+        return found.name.get(lang) if found is not None else slug
 
     def owner_name(self, slug: str) -> Localized:
         """The name of whoever a slug names: an institution, a body or a role."""

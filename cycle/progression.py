@@ -439,19 +439,21 @@ def close_cycle(ctx: Context, *, number: int, as_of: dt.date, now: dt.datetime, 
 # --- gates -----------------------------------------------------------------------------
 
 
-def offered_activities(ctx: Context, *, number: int) -> tuple[str, ...]:
+def offered_activities(ctx: Context, *, number: int, as_of: dt.date | None = None) -> tuple[str, ...]:
     """What the exercise selection may choose from: the keys of the validated APA's
-    observable activities (combined exercises, trainings) of the second year."""
-    return tuple(a.key.to_string() for a in observable_activities(ctx, number=number))
+    observable activities (combined exercises, trainings) of the second year, with `as_of`
+    only those that begin after it."""
+    return tuple(a.key.to_string() for a in observable_activities(ctx, number=number, as_of=as_of))
 
 
-def gate_offers(ctx: Context, *, number: int, phase: Phase) -> tuple[str, ...]:
-    """The activities a gate's decision may name: the draft APA at its validation, the
-    observable validated activities of the second year at the exercise selection."""
+def gate_offers(ctx: Context, *, number: int, phase: Phase, as_of: dt.date) -> tuple[str, ...]:
+    """The activities a gate's decision on `as_of` may name: the draft APA at its
+    validation; at the exercise selection the validated APA's observable activities of
+    the second year that begin after `as_of`."""
     if phase is Phase.executive_session:
         return tuple(a.key.to_string() for a in apa_state(ctx, number=number).draft)
     if phase is Phase.observation_visit:
-        return offered_activities(ctx, number=number)
+        return offered_activities(ctx, number=number, as_of=as_of)
     return ()
 
 
@@ -503,7 +505,7 @@ def decide(
     number = current.item.key.cycle
     phase = current.item.phase
     checked = check_decision(
-        ctx.program, phase, decision, offered=gate_offers(ctx, number=number, phase=phase)
+        ctx.program, phase, decision, offered=gate_offers(ctx, number=number, phase=phase, as_of=now.date())
     )
 
     def work(session: Session) -> tuple[GateView, bool]:

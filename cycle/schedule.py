@@ -216,9 +216,10 @@ class _Planner:
         return _Event(item=item, first_day=first, last_day=last, host=host)
 
     def _visit_at(self, template: EventTemplate, exercise: Activity) -> _Event:
-        """The visit on the first working days of the chosen exercise, hosted where it is."""
-        days = min(template.days, (exercise.last_day - exercise.first_day).days + 1)
-        first = self.calendar.first_working_run(exercise.first_day, days)
+        """The visit during the chosen exercise, hosted where it is: its first run of working
+        days, as long as the template's visit (shorter if the exercise is); an exercise with
+        no working day (a weekend) is visited on its own first days."""
+        first, days = visit_days(self.calendar, exercise, template.days)
         last = first + dt.timedelta(days=days - 1)
         item = self._timed_item(
             key=self.key(ItemKind.observation_visit, None, "1"),
@@ -444,6 +445,24 @@ class _Planner:
             raise TemplateRangeError(
                 key_path, f"puts {what!r} on {last}, after the cycle closes on {self.cycle.end}"
             )
+
+
+def visit_days(calendar: BusinessCalendar, exercise: Activity, days: int) -> tuple[dt.date, int]:
+    """The first day and length of a visit of up to `days` days inside the exercise.
+
+    >>> from cycle.apa import activity_key
+    >>> from cycle.program import Localized
+    >>> ex = Activity(activity_key(9, "sst-navy", "ex"), "training", Localized(en="T", es="T"),
+    ...               dt.date(2026, 11, 5), dt.date(2026, 11, 8), "semar", "domain-control")
+    >>> visit_days(BusinessCalendar(["US", "MX"]), ex, 3)  # Thursday to Sunday
+    (datetime.date(2026, 11, 5), 2)
+    """
+    span = (exercise.last_day - exercise.first_day).days + 1
+    for length in range(min(days, span), 0, -1):
+        first = calendar.first_working_run(exercise.first_day, length)
+        if first + dt.timedelta(days=length - 1) <= exercise.last_day:
+            return first, length
+    return exercise.first_day, min(days, span)
 
 
 def _at(day: dt.date, time: dt.time, zone: str) -> pendulum.DateTime:

@@ -1049,13 +1049,14 @@ def gates_decide(
 
 
 def _activity_row(activity: Any, program: Any, lang: Lang) -> tuple[str, ...]:
-    short = program.institution
+    from cycle.views import owner_label
+
     return (
         activity.key.to_string(),
-        program.apa.kind(activity.kind).name.get(lang),
+        program.apa.kind_name(activity.kind, lang),
         activity.title.get(lang),
         f"{activity.first_day} → {activity.last_day}" + (" (window)" if activity.window else ""),
-        ", ".join(short(i).short for i in activity.institutions),
+        ", ".join(owner_label(program, i) for i in activity.institutions),
         ", ".join(activity.objectives),
     )
 
@@ -1239,12 +1240,11 @@ def apa_amend(
     from cycle.operations import amend_apa
 
     ctx = _context(reads_only=True)
-    chosen = [
-        name for name, given in (("--add", add), ("--drop", drop), ("--first/--last", first or last)) if given
-    ]
-    if len(chosen) != 1:
+    if add and drop:
+        raise typer.BadParameter("give --add or --drop, not both", param_hint="--add/--drop")
+    if not (add or drop or first or last):
         raise typer.BadParameter(
-            "give one of --add, --drop or --first with --last", param_hint="--add/--drop/--first"
+            "give --add, --drop, or --first with --last", param_hint="--add/--drop/--first"
         )
     kind = AmendmentKind.add if add else AmendmentKind.drop if drop else AmendmentKind.reschedule
     parsed = parse_activity_key(key)
@@ -1512,7 +1512,9 @@ def objectives_list(
             r["status"],
             f"{r['progress']}%",
             r["target"]
-            + (" (past)" if r["target"] < today.isoformat() and r["status"] != "achieved" else ""),
+            + (
+                " (past)" if r["target"] < today.isoformat() and r["status"] in ("proposed", "active") else ""
+            ),
         )
         for r in rows
     ]

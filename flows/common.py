@@ -281,7 +281,7 @@ def apa_table(ctx: Context, state: ApaState) -> list[dict[str, Any]]:
     return [
         {
             "activity": a.title.en,
-            "kind": ctx.program.apa.kind(a.kind).name.en,
+            "kind": ctx.program.apa.kind_name(a.kind, "en"),
             "dates": f"{a.first_day} → {a.last_day}" + (" (window)" if a.window else ""),
             "host": owner_label(ctx.program, a.host),
             "participants": ", ".join(owner_label(ctx.program, p) for p in a.participants),

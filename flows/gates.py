@@ -33,6 +33,7 @@ from cycle.gates import MAX_ACTIVITY, MAX_NOTES, GateDecision, GateState, tri_ch
 from cycle.program import Phase, Program
 from cycle.progression import StepResult, ask, begin_phase, decide, finish_phase
 from cycle.store.progress import GateView
+from cycle.views import owner_label
 from flows.common import ACTOR, announce, context, now, publish_status, store_task
 from flows.publish_calendars import publish_calendars
 
@@ -60,7 +61,7 @@ def _listing(activities: Sequence[ApaActivity], program: Program) -> str:
     """One line per activity for a form's description: key, title, dates, host."""
     return "\n".join(
         f"- {a.key}: {a.title.en} / {a.title.es} ({a.first_day} to {a.last_day}"
-        f"{', window' if a.window else ''}; {program.institution(a.host).short})"
+        f"{', window' if a.window else ''}; {owner_label(program, a.host)})"
         for a in activities
     )
 

@@ -45,7 +45,9 @@ def observation_visit(
         day=day,
         phase=Phase.observation_visit,
         # Built once the phase has begun, which needs the APA validated (so it offers some).
-        form=lambda: exercise_selection_form(ctx.program, observable_activities(ctx, number=number)),
+        form=lambda: exercise_selection_form(
+            ctx.program, observable_activities(ctx, number=number, as_of=day)
+        ),
         allow_missing=allow_missing,
         timeout_days=gate_timeout_days,
         outcome=_outcome,

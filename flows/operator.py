@@ -57,7 +57,7 @@ def decide_gate(
     with ctx.store.session() as session:
         current = gate(session, key=key)
     phase = current.item.phase
-    offered = gate_offers(ctx, number=current.item.key.cycle, phase=phase)
+    offered = gate_offers(ctx, number=current.item.key.cycle, phase=phase, as_of=now.date())
     checked = check_decision(ctx.program, phase, decision, offered=offered)
     if current.state is GateState.pending and expired(current.expires_at, now):
         raise InputError(timed_out(key, current.expires_at))  # whether or not Prefect failed the run yet

@@ -110,8 +110,6 @@ def amend_activity(
     by: str,
 ) -> dict[str, Any]:
     key = parse_activity_key(activity)
-    if change != "reschedule" and (first_day or last_day):
-        raise InputError(f"first_day, last_day: only a reschedule takes new dates, not {change}")
     version, _ = operations.amend_apa(
         context(),
         number=key.cycle,

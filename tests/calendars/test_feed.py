@@ -447,3 +447,18 @@ class TestOverdueMarks:
         assert feeds[dt.date(2025, 10, 3)] != feeds[dt.date(2025, 10, 6)]
         later = _deliverables_feed(program, tracked, dt.date(2025, 10, 8))
         assert _events(later)[AGENDA_1].to_ical() == _events(feeds[dt.date(2025, 10, 7)])[AGENDA_1].to_ical()
+
+
+def test_an_activity_whose_kind_the_program_no_longer_has_is_named_by_its_slug(
+    program: Program, tracked: list[TrackedItem]
+) -> None:
+    """A kind or line of effort removed from the program file after activities were stored
+    does not break the feeds: the slug stands in for its name."""
+    from cycle.program import ApaConfig
+
+    edited = program.model_copy(
+        update={"apa": ApaConfig(kinds=[k for k in program.apa.kinds if k.slug != "exchange"])}
+    )
+    ics = _feed(edited, tracked, Audience(AudienceKind.activities))
+    event = _events(ics)[uid(next(t.item for t in tracked if t.item.key.to_string() == WINDOW))]
+    assert event.categories[:2] == ["APA activity", "exchange"]

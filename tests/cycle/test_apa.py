@@ -71,7 +71,7 @@ class TestProposal:
         [
             (
                 {"key": activity_key(9, "sst-nav", "x")},
-                "body: 'sst-nav' is not an active body (one of ",
+                "body: 'sst-nav' is not an active SST, IB or WG (one of ",
             ),
             (
                 {"kind": "parade"},

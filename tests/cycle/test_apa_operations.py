@@ -419,3 +419,117 @@ class TestCarriedOutAsPlanned:
 
     def test_before_validation_there_is_no_share(self, proposed: Context) -> None:
         assert ame_report(proposed, number=9, as_of=dt.date(2027, 8, 1)).apa_carried_out_as_planned is None
+
+
+class TestTheVisitStaysWithItsExercise:
+    def choose(self, ctx: Context, key: str, now: dt.datetime = SELECTION) -> None:
+        decide(
+            ctx,
+            key=EXERCISE,
+            decision=GateDecision(approved=True, tri_chairs=("semar",), activities=(key,)),
+            now=now,
+            actor="cli:secretariat",
+        )
+
+    def add_exercise(self, ctx: Context, name: str, first: dt.date, last: dt.date) -> str:
+        exercise = dataclasses.replace(
+            AZTEC_ALLIGATOR,
+            key=dataclasses.replace(AZTEC_ALLIGATOR.key, name=name),
+            kind="training",
+            first_day=first,
+            last_day=last,
+        )
+        propose_activity(ctx, activity=exercise, now=LATER, actor="navy")
+        amend_apa(
+            ctx,
+            number=9,
+            amendment=Amendment(AmendmentKind.add, exercise.key.to_string(), "Added."),
+            now=LATER,
+            actor="secretariat",
+        )
+        return exercise.key.to_string()
+
+    @pytest.mark.parametrize(
+        ("first", "last", "visit"),
+        [
+            (dt.date(2027, 4, 8), dt.date(2027, 4, 11), (dt.date(2027, 4, 8), dt.date(2027, 4, 9))),
+            (dt.date(2027, 4, 10), dt.date(2027, 4, 11), (dt.date(2027, 4, 10), dt.date(2027, 4, 11))),
+        ],
+        ids=["thursday-to-sunday", "a-weekend"],
+    )
+    def test_a_short_exercise_is_visited_inside_its_dates(
+        self, validated: Context, first: dt.date, last: dt.date, visit: tuple[dt.date, dt.date]
+    ) -> None:
+        """A Thursday-to-Sunday training is visited Thursday and Friday; a weekend one on
+        the weekend: never after the exercise has ended."""
+        self.choose(validated, self.add_exercise(validated, "short-2027", first, last))
+        planned = tracked(validated)[VISIT].item
+        assert planned.start is not None
+        assert planned.end is not None
+        assert (planned.start.date(), planned.end.date()) == visit
+
+    def test_an_exercise_that_has_begun_is_not_offered(self, validated: Context) -> None:
+        """On the day Fuerzas Amigas begins it can no longer be chosen; Aztec Alligator can."""
+        assert offered_activities(validated, number=9, as_of=dt.date(2027, 4, 12)) == (FUERZAS, AZTEC)
+        assert offered_activities(validated, number=9, as_of=dt.date(2027, 4, 13)) == (AZTEC,)
+        late = dt.datetime(2027, 4, 14, 15, 0, tzinfo=dt.UTC)
+        assert refusal(lambda: self.choose(validated, FUERZAS, now=late)).startswith(
+            f"exercise: '{FUERZAS}' is not one the visit can observe: "
+        )
+
+    @pytest.mark.parametrize(
+        ("first", "last", "message"),
+        [
+            (
+                dt.date(2026, 8, 10),
+                dt.date(2026, 8, 20),
+                f"{AZTEC}: the observation visit observes it, so it stays in the cycle's second year "
+                "(from 2026-09-01)",
+            ),
+            (
+                dt.date(2026, 12, 10),
+                dt.date(2026, 12, 20),
+                f"{AZTEC}: the observation visit observes it, so it cannot move to 2026-12-10: "
+                "the visit would be in the past",
+            ),
+        ],
+        ids=["into-year-one", "into-the-past"],
+    )
+    def test_the_observed_exercise_cannot_move_out_of_reach(
+        self, validated: Context, first: dt.date, last: dt.date, message: str
+    ) -> None:
+        self.choose(validated, AZTEC)
+        before = generation(validated)
+        today = dt.datetime(2026, 12, 20, 15, 0, tzinfo=dt.UTC)
+        amendment = Amendment(AmendmentKind.reschedule, AZTEC, "r", first, last)
+        assert (
+            refusal(
+                lambda: amend_apa(validated, number=9, amendment=amendment, now=today, actor="secretariat")
+            )
+            == message
+        )
+        assert generation(validated) == before
+
+
+class TestWindows:
+    def test_rescheduling_a_window_gives_it_firm_dates_still_as_planned(self, validated: Context) -> None:
+        """The exchange was validated as a window; firm dates inside it are no longer tentative
+        and it still counts as carried out as planned."""
+        amend_apa(
+            validated,
+            number=9,
+            amendment=Amendment(
+                AmendmentKind.reschedule,
+                EXCHANGE,
+                "Dates agreed.",
+                dt.date(2026, 10, 19),
+                dt.date(2026, 10, 23),
+            ),
+            now=LATER,
+            actor="secretariat",
+        )
+        event = feed_events(validated, Audience(AudienceKind.activities), as_of=LATER.date())[EXCHANGE]
+        assert str(event["status"]) == "CONFIRMED"
+        assert "Dates to be set within this window." not in str(event["description"])
+        report = ame_report(validated, number=9, as_of=dt.date(2026, 12, 16))
+        assert report.apa_carried_out_as_planned == 1.0

@@ -203,14 +203,16 @@ class TestExerciseSelection:
         """An exercise the APA does not list is refused, naming what is offered."""
         decision = replace(SELECTED, activities=("Vigilant Shield 2027",))
         assert refusal(program, EXERCISE, decision, OFFERED) == (
-            "exercise: 'Vigilant Shield 2027' is not an activity of the validated APA "
+            "exercise: 'Vigilant Shield 2027' is not one the visit can observe: "
+            "a combined exercise or training of the validated APA, in the second year, not begun yet "
             "(Fuerzas Amigas 2027; Ardent Sentry 2027)"
         )
 
     def test_nothing_can_be_selected_before_an_apa_is_validated(self, program: Program) -> None:
         """With nothing offered every exercise is refused, without an empty list in the message."""
         assert refusal(program, EXERCISE, SELECTED, offered=()) == (
-            "exercise: 'Ardent Sentry 2027' is not an activity of the validated APA"
+            "exercise: 'Ardent Sentry 2027' is not one the visit can observe: "
+            "a combined exercise or training of the validated APA, in the second year, not begun yet"
         )
 
     def test_an_offered_exercise_is_accepted_after_tidying(self, program: Program) -> None:

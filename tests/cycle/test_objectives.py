@@ -137,6 +137,7 @@ class TestNewObjective:
             "owner": "sedena",
             "indicators": ["Doctrine signed"],
             "cycle": cycle_by_number(program, 9),
+            "set_on": dt.date(2025, 9, 1),
         }
         fields.update(changes)
         return check_new_objective(program, **fields)  # type: ignore[arg-type]
@@ -153,6 +154,11 @@ class TestNewObjective:
             9,
         )
         assert self._new(program, horizon="long-term").target == dt.date(2030, 9, 1)
+
+    def test_an_objective_set_mid_cycle_counts_its_horizon_from_that_day(self, program: Program) -> None:
+        """Set on 1 December 2026, a short-term objective is due on 1 December 2027, not at
+        the cycle's first anniversary (which is past)."""
+        assert self._new(program, set_on=dt.date(2026, 12, 1)).target == dt.date(2027, 12, 1)
 
     @pytest.mark.parametrize(
         ("changes", "message"),

@@ -386,7 +386,8 @@ class TestGates:
         with pytest.raises(InputError) as caught:
             decide(planned, key=EXERCISE, decision=outside, now=LATER, actor=ACTOR)
         assert str(caught.value) == (
-            f"exercise: '{STAFF_EXCHANGE_KEY}' is not an activity of the validated APA "
+            f"exercise: '{STAFF_EXCHANGE_KEY}' is not one the visit can observe: "
+            "a combined exercise or training of the validated APA, in the second year, not begun yet "
             "(c9/activity/sst-army/fuerzas-amigas-2027; c9/activity/sst-navy/aztec-alligator-2027)"
         )
         chosen = GateDecision(approved=True, tri_chairs=("semar",), activities=(SELECTED,))
@@ -404,7 +405,10 @@ class TestGates:
         chosen = GateDecision(approved=True, tri_chairs=("semar",), activities=(SELECTED,))
         with pytest.raises(InputError) as caught:
             decide(planned, key=EXERCISE, decision=chosen, now=LATER, actor=ACTOR)
-        assert str(caught.value) == f"exercise: '{SELECTED}' is not an activity of the validated APA"
+        assert str(caught.value) == (
+            f"exercise: '{SELECTED}' is not one the visit can observe: "
+            "a combined exercise or training of the validated APA, in the second year, not begun yet"
+        )
 
     def test_an_expired_request_is_announced_at_its_expiry(self, planned: Context) -> None:
         """Nothing times out before `expires_at`; at it the request is announced as timed out."""

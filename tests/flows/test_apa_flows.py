@@ -133,3 +133,17 @@ class TestAmendApaFlow:
         assert stored is not None
         assert (stored.name, stored.message) == ("InvalidInput", message)
         assert stored_rows() == before
+
+
+def test_the_deployment_form_takes_dates_as_text_and_only_the_three_changes() -> None:
+    """What the UI or `prefect deployment run --param` sends is text: the dates are read as
+    dates, and a change other than add, drop or reschedule is refused before the run."""
+    from prefect.exceptions import ParameterTypeError
+
+    given = {"activity": AZTEC, "change": "reschedule", "reason": "r", "by": "x"}
+    checked = amend_apa.validate_parameters({**given, "first_day": "2027-05-10", "last_day": "2027-05-21"})
+    assert (checked["first_day"], checked["last_day"]) == (dt.date(2027, 5, 10), dt.date(2027, 5, 21))
+    with pytest.raises(ParameterTypeError):
+        amend_apa.validate_parameters({**given, "change": "move"})
+    with pytest.raises(ParameterTypeError):
+        amend_apa.validate_parameters({**given, "first_day": "2027-02-30"})

@@ -368,14 +368,14 @@ BAD_APA_ARGUMENTS = [
     ),
     pytest.param(
         ("apa", "amend", ACTIVITY, "--reason", "r"),
-        "roundtable apa amend: error: Invalid value for --add/--drop/--first: give one of --add, --drop or "
-        "--first with --last (see --help)",
+        "roundtable apa amend: error: Invalid value for --add/--drop/--first: give --add, --drop, or --first "
+        "with --last (see --help)",
         id="amend-without-a-change",
     ),
     pytest.param(
         ("apa", "amend", ACTIVITY, "--reason", "r", "--drop", "--add"),
-        "roundtable apa amend: error: Invalid value for --add/--drop/--first: give one of --add, --drop or "
-        "--first with --last (see --help)",
+        "roundtable apa amend: error: Invalid value for --add/--drop: give --add or --drop, not both "
+        "(see --help)",
         id="amend-two-changes",
     ),
     pytest.param(
@@ -468,7 +468,8 @@ BAD_GATE_ANSWERS = [
     ),
     pytest.param(
         ("c9/gate/-/exercise-selection", "--approve", "--tri-chair", "sedena", "--exercise", "Ex A"),
-        "roundtable: error: exercise: 'Ex A' is not an activity of the validated APA",
+        "roundtable: error: exercise: 'Ex A' is not one the visit can observe: "
+        "a combined exercise or training of the validated APA, in the second year, not begun yet",
         id="exercise-not-in-the-apa",
     ),
     pytest.param(

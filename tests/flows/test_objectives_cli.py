@@ -65,7 +65,7 @@ class TestObjectivesCommands:
             "progress": 0,
             "first_cycle": 9,
             "cycle": 9,
-            "target": "2027-09-01",
+            "target": "2028-11-25",
         }
         moved = planned.json(
             "objectives", "progress", KEY, "--note", "agreed the draft", "--percent", "40",

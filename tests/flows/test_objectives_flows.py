@@ -32,7 +32,7 @@ from tests.flows.conftest import AS_OF, NOW, Api, progress, run, submit
 NEXT_CYCLE_DAY = dt.date(2027, 9, 1)
 
 
-def add(key: str, status: str = "active", *, owner: str = "sedena") -> None:
+def add(key: str, status: str = "active", *, owner: str = "sedena", as_of: dt.date = AS_OF) -> None:
     add_objective(
         flows.common.context(),
         key=key,
@@ -43,7 +43,7 @@ def add(key: str, status: str = "active", *, owner: str = "sedena") -> None:
         indicators=["Done"],
         status=status,
         number=9,
-        as_of=AS_OF,
+        as_of=as_of,
         now=NOW,
         actor="secretariat",
     )
@@ -378,10 +378,11 @@ class TestAssessmentRatings:
 @pytest.mark.usefixtures("planned")
 def test_the_status_artifacts_count_the_objectives_per_body(api: Api) -> None:
     """The cycle-9-status table ends with a row per body holding objectives; the summary
-    has their section, with those open past their target (the short-term horizon from
-    cycle 9 ran out on 2026-09-01)."""
-    add(ACTIVE)
-    add(PROPOSED, "proposed")
+    has their section, with those open past their target (set when cycle 9 opened, their
+    short-term horizon ran out on 2026-09-01)."""
+    opened = dt.date(2025, 9, 1)
+    add(ACTIVE, as_of=opened)
+    add(PROPOSED, "proposed", as_of=opened)
     add(ACHIEVED)
     move(ACHIEVED, "achieved", 100)
     done = run(group_meetings, as_of=AS_OF)

@@ -601,7 +601,9 @@ class TestObservationVisit:
         with pytest.raises(ValidationError):
             form(approved=True, tri_chairs=["sedena"], exercise=exchange)
         with pytest.raises(
-            InputError, match=rf"^exercise: '{exchange}' is not an activity of the validated APA"
+            InputError,
+            match=rf"^exercise: '{exchange}' is not one the visit can observe: "
+            "a combined exercise or training of the validated APA, in the second year, not begun yet",
         ):
             decide_gate(EXERCISE, approved=True, activities=(exchange,))
 

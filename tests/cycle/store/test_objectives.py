@@ -49,6 +49,7 @@ def new(program: Program, key: str = KEY, status: S = S.proposed, cycle: int = 9
         owner="sedena",
         indicators=["Doctrine signed", "Two exercises use it"],
         cycle=cycle_by_number(program, cycle),
+        set_on=cycle_by_number(program, cycle).start,
         status=status,
     )
 
@@ -241,6 +242,7 @@ class TestCarryOver:
                         owner="sedena",
                         indicators=["x"],
                         cycle=cycle_by_number(program, 9),
+                        set_on=dt.date(2025, 9, 1),
                         status=start,
                     ),
                     now=T0,
