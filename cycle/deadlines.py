@@ -96,6 +96,10 @@ class Standing:
         return said
 
 
+_Verdict = tuple[dt.date, bool, bool, int, int, int, Level | None, Level | None]
+"""A `Standing`'s fields after its item: what the rules say of one due date."""
+
+
 class Deadlines:
     """The `[deadlines]` rules of a program, applied on its business calendar."""
 
@@ -146,8 +150,11 @@ class Deadlines:
     def last_on_time_day(self, item: PlannedItem) -> dt.date:
         """The last day before the deliverable counts as overdue: its due date plus grace."""
         assert item.due is not None
-        grace = self.rule(item).grace_working_days
-        return self.calendar.add_working_days(item.due, grace) if grace else item.due
+        return self._last_on_time(self.rule(item), item.due)
+
+    def _last_on_time(self, rule: DeadlineRule, due: dt.date) -> dt.date:
+        grace = rule.grace_working_days
+        return self.calendar.add_working_days(due, grace) if grace else due
 
     def first_overdue_day(self, item: PlannedItem) -> dt.date:
         """The first day the deliverable counts as overdue if still pending."""
@@ -182,47 +189,54 @@ class Deadlines:
             state is DeliverableState.pending and item.due is not None and as_of > self.last_on_time_day(item)
         )
 
-    def standing(self, item: PlannedItem, state: DeliverableState, as_of: dt.date) -> Standing | None:
+    def standing(
+        self,
+        item: PlannedItem,
+        state: DeliverableState,
+        as_of: dt.date,
+        memo: dict[tuple[int, dt.date], _Verdict | None] | None = None,
+    ) -> Standing | None:
         """Where a deliverable stands on `as_of`; None when nobody needs telling (not
-        pending, or neither due soon nor overdue)."""
+        pending, or neither due soon nor overdue). `memo` keeps the verdicts of one
+        `as_of` by rule and due date, for a caller that asks about many deliverables."""
         if item.kind is not ItemKind.deliverable or item.due is None or state is not DeliverableState.pending:
             return None
         rule = self.rule(item)
-        due = item.due
+        if memo is None:
+            verdict = self._verdict(rule, item.due, as_of)
+        else:
+            # Deliverables share due dates (every body's paper for one meeting; the same
+            # dates in every cycle), so the working-day counts are made once per rule and
+            # date: at a million deliverables they were a third of the check
+            # (benchmarks/check_overdue, figure 4).
+            memo_key = (id(rule), item.due)
+            if memo_key in memo:
+                verdict = memo[memo_key]
+            else:
+                verdict = memo[memo_key] = self._verdict(rule, item.due, as_of)
+        return None if verdict is None else Standing(item, *verdict)
+
+    def _verdict(self, rule: DeadlineRule, due: dt.date, as_of: dt.date) -> _Verdict | None:
+        """A standing's fields after `item`, for a pending deliverable due on `due`."""
         if as_of <= due:
             left = self.calendar.working_days_between(as_of, due)
             if left > rule.reminder_working_days:
                 return None
-            return Standing(
-                item=item,
-                due=due,
-                overdue=False,
-                due_soon=True,
-                days_late=0,
-                working_days_late=0,
-                working_days_left=left,
-                level=None,
-            )
-        if not self.is_overdue(item, state, as_of):
+            return (due, False, True, 0, 0, left, None, None)
+        if as_of <= self._last_on_time(rule, due):
             return None  # past its due date, within its grace
         late_working = self.calendar.working_days_between(due, as_of)
         reached = [level for level in rule.levels if late_working >= level.after_working_days]
-        return Standing(
-            item=item,
-            due=due,
-            overdue=True,
-            due_soon=False,
-            days_late=(as_of - due).days,
-            working_days_late=late_working,
-            working_days_left=0,
-            level=reached[-1] if reached else None,
-            first_level=rule.levels[0],
-        )
+        level = reached[-1] if reached else None
+        return (due, True, False, (as_of - due).days, late_working, 0, level, rule.levels[0])
 
     def standings(
         self, deliverables: Iterable[tuple[PlannedItem, DeliverableState]], as_of: dt.date
     ) -> list[Standing]:
         """The standings of every deliverable that is due soon or overdue, most severe
         first, then by due date and key."""
-        found = [s for item, state in deliverables if (s := self.standing(item, state, as_of)) is not None]
+        memo: dict[tuple[int, dt.date], _Verdict | None] = {}
+        found = [
+            s for item, state in deliverables if (s := self.standing(item, state, as_of, memo)) is not None
+        ]
         return sorted(found, key=lambda s: (s.severity, s.due, s.item.key.to_string()))

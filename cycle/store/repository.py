@@ -95,26 +95,84 @@ def item_columns(item: PlannedItem) -> dict[str, Any]:
 
 def to_planned_item(row: ItemRecord | Row[Any]) -> PlannedItem:
     """Rebuild the domain item from its row, instants back in their own zone."""
-    location = (
-        _localized(row.location_en, row.location_es)
-        if row.location_en is not None and row.location_es is not None
-        else None
+    return _planned_item(
+        row.key,
+        row.phase,
+        row.owner,
+        row.host,
+        row.title_en,
+        row.title_es,
+        row.location_en,
+        row.location_es,
+        row.starts_at,
+        row.ends_at,
+        row.timezone,
+        row.first_day,
+        row.last_day,
+        row.due,
+        row.activity,
     )
+
+
+_ITEM_COLUMNS = ("key", *CONTENT_COLUMNS[2:])  # the kind and body are in the key
+"""What `_planned_item` takes, in its order: a query of these columns feeds it whole rows."""
+_PHASES = {phase.value: phase for phase in Phase}
+
+
+def _planned_item(
+    key: str,
+    phase: str,
+    owner: str | None,
+    host: str | None,
+    title_en: str,
+    title_es: str,
+    location_en: str | None,
+    location_es: str | None,
+    starts_at: dt.datetime | None,
+    ends_at: dt.datetime | None,
+    timezone: str | None,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    due: dt.date | None,
+    activity: str | None,
+) -> PlannedItem:
+    # Positional values, not a row's attributes; the phase by dict, not the enum's call; the
+    # key's parts after the cycle parsed once per text: all three showed in the overdue
+    # check's profile at a million deliverables (benchmarks/check_overdue, figure 4).
     return PlannedItem(
-        key=ItemKey.from_string(row.key),
-        phase=Phase(row.phase),
-        title=_localized(row.title_en, row.title_es),
-        owner=row.owner,
-        host=row.host,
-        location=location,
-        start=None if row.starts_at is None else _local(row.starts_at, row.timezone),
-        end=None if row.ends_at is None else _local(row.ends_at, row.timezone),
-        timezone=row.timezone,
-        first_day=row.first_day,
-        last_day=row.last_day,
-        due=row.due,
-        activity=ActivityFacts.from_json(json.loads(row.activity)) if row.activity else None,
+        key=_stored_key(key),
+        phase=_PHASES[phase] if phase in _PHASES else Phase(phase),
+        title=_localized(title_en, title_es),
+        owner=owner,
+        host=host,
+        location=None if location_en is None or location_es is None else _localized(location_en, location_es),
+        start=None if starts_at is None else _local(starts_at, timezone),
+        end=None if ends_at is None else _local(ends_at, timezone),
+        timezone=timezone,
+        first_day=first_day,
+        last_day=last_day,
+        due=due,
+        activity=ActivityFacts.from_json(json.loads(activity)) if activity else None,
     )
+
+
+def _stored_key(text: str) -> ItemKey:
+    """A stored key's ItemKey: its kind, body and name repeat in every cycle."""
+    cycle, _, rest = text.partition("/")
+    number = cycle[1:]
+    if cycle[:1] != "c" or not (number.isascii() and number.isdigit()) or len(number) > 4:
+        return ItemKey.from_string(text)  # not a key: its error names the whole text
+    try:
+        parsed = _key_rest(rest)
+    except InputError:
+        return ItemKey.from_string(text)
+    return ItemKey(int(number), parsed.kind, parsed.body, parsed.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_rest(rest: str) -> ItemKey:
+    """The kind, body and name of a key (`rest` is the key after its cycle), validated once."""
+    return ItemKey.from_string(f"c0/{rest}")
 
 
 def _local(instant: dt.datetime, timezone: str | None) -> pendulum.DateTime:
@@ -403,15 +461,16 @@ def list_deliverables(
 
 
 def pending_deliverable_items(
-    session: Session, *, cycle: int | None = None, due_by: dt.date | None = None
+    session: Session, *, cycle: int | None = None, due_by: dt.date | None = None, ordered: bool = True
 ) -> list[PlannedItem]:
     """What `list_deliverables(states=[pending])` finds, in the same order, as items only:
     the overdue check needs nothing else, and reading plain rows of the item's columns
     instead of two ORM objects per deliverable was most of its time at a million
-    deliverables (benchmarks/check_overdue)."""
+    deliverables (benchmarks/check_overdue). `ordered=False` leaves them in the database's
+    order, for a caller that sorts them itself: the sort was a quarter of the query there."""
     item = SQLModel.metadata.tables[ItemRecord.__tablename__]
     query = (
-        sa_select(*(item.columns[name] for name in ("key", *CONTENT_COLUMNS)))
+        sa_select(*(item.columns[name] for name in _ITEM_COLUMNS))
         .select_from(item)
         .join(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
         .where(col(DeliverableRecord.state) == DeliverableState.pending.value)
@@ -421,8 +480,9 @@ def pending_deliverable_items(
         query = query.where(col(ItemRecord.cycle) == cycle)
     if due_by is not None:
         query = query.where(col(ItemRecord.due) <= due_by)
-    query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
-    return [to_planned_item(row) for row in session.connection().execute(query).all()]
+    if ordered:
+        query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
+    return [_planned_item(*row) for row in session.connection().execute(query).all()]
 
 
 def record_deliverable_action(
