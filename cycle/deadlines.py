@@ -98,6 +98,8 @@ class Standing:
 
 _Verdict = tuple[dt.date, bool, bool, int, int, int, Level | None, Level | None]
 """A `Standing`'s fields after its item: what the rules say of one due date."""
+_UNKNOWN: _Verdict = (dt.date.min, False, False, 0, 0, 0, None, None)
+"""Not worked out yet (a memo's default: None means nobody needs telling)."""
 
 
 class Deadlines:
@@ -194,26 +196,24 @@ class Deadlines:
         item: PlannedItem,
         state: DeliverableState,
         as_of: dt.date,
-        memo: dict[tuple[int, dt.date], _Verdict | None] | None = None,
+        memo: dict[tuple[str, dt.date], _Verdict | None] | None = None,
     ) -> Standing | None:
         """Where a deliverable stands on `as_of`; None when nobody needs telling (not
         pending, or neither due soon nor overdue). `memo` keeps the verdicts of one
         `as_of` by rule and due date, for a caller that asks about many deliverables."""
         if item.kind is not ItemKind.deliverable or item.due is None or state is not DeliverableState.pending:
             return None
-        rule = self.rule(item)
         if memo is None:
-            verdict = self._verdict(rule, item.due, as_of)
+            verdict = self._verdict(self.rule(item), item.due, as_of)
         else:
             # Deliverables share due dates (every body's paper for one meeting; the same
-            # dates in every cycle), so the working-day counts are made once per rule and
-            # date: at a million deliverables they were a third of the check
-            # (benchmarks/check_overdue, figure 4).
-            memo_key = (id(rule), item.due)
-            if memo_key in memo:
-                verdict = memo[memo_key]
-            else:
-                verdict = memo[memo_key] = self._verdict(rule, item.due, as_of)
+            # dates in every cycle), so the working-day counts are made once per name (the
+            # rule goes by name) and date: at a million deliverables they were a third of
+            # the check (benchmarks/check_overdue, figure 4).
+            memo_key = (item.key.name, item.due)
+            verdict = memo.get(memo_key, _UNKNOWN)
+            if verdict is _UNKNOWN:
+                verdict = memo[memo_key] = self._verdict(self.rule(item), item.due, as_of)
         return None if verdict is None else Standing(item, *verdict)
 
     def _verdict(self, rule: DeadlineRule, due: dt.date, as_of: dt.date) -> _Verdict | None:
@@ -235,7 +235,7 @@ class Deadlines:
     ) -> list[Standing]:
         """The standings of every deliverable that is due soon or overdue, most severe
         first, then by due date and key."""
-        memo: dict[tuple[int, dt.date], _Verdict | None] = {}
+        memo: dict[tuple[str, dt.date], _Verdict | None] = {}
         found = [
             s for item, state in deliverables if (s := self.standing(item, state, as_of, memo)) is not None
         ]
