@@ -385,15 +385,21 @@ def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
     gate state, or planned; its revision and the time of its last change.
 
     Reads plain rows, not ORM objects: building three objects per item cost more than
-    the rest of a re-plan's read-back (benchmarks/plan_program)."""
+    the rest of a re-plan's read-back (benchmarks/plan_program). For the same reason the
+    query goes to the session's connection (the ORM's loading layer around a plain select
+    was half of the read-back that `roundtable plan` prints, figure 1), and reads only the
+    columns it returns."""
     item = SQLModel.metadata.tables[ItemRecord.__tablename__]
     query = (
         sa_select(
-            *item.columns,
-            col(DeliverableRecord.state).label("deliverable_state"),
-            col(DeliverableRecord.updated_at).label("deliverable_updated_at"),
-            col(GateRecord.state).label("gate_state"),
-            col(GateRecord.updated_at).label("gate_updated_at"),
+            *(item.columns[name] for name in _ITEM_COLUMNS),
+            item.columns["status"],
+            item.columns["revision"],
+            item.columns["updated_at"],
+            col(DeliverableRecord.state),
+            col(DeliverableRecord.updated_at),
+            col(GateRecord.state),
+            col(GateRecord.updated_at),
         )
         .select_from(item)
         .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
@@ -402,17 +408,27 @@ def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
     )
     if cycle is not None:
         query = query.where(col(ItemRecord.cycle) == cycle)
+    session.flush()  # what `session.execute` would do first: pending changes are read back
     tracked = []
-    for row in session.execute(query):
+    for (
+        *content,
+        item_status,
+        revision,
+        item_updated,
+        deliverable_state,
+        deliverable_updated,
+        gate_state,
+        gate_updated,
+    ) in session.connection().execute(query):
         state, updated = (
-            (row.deliverable_state, row.deliverable_updated_at)
-            if row.deliverable_state is not None
-            else (row.gate_state, row.gate_updated_at)
+            (deliverable_state, deliverable_updated)
+            if deliverable_state is not None
+            else (gate_state, gate_updated)
         )
-        status = CANCELLED if row.status == CANCELLED else (state if state is not None else PLANNED)
-        changed = max(row.updated_at, updated) if updated is not None else row.updated_at
+        status = CANCELLED if item_status == CANCELLED else (state if state is not None else PLANNED)
+        changed = max(item_updated, updated) if updated is not None else item_updated
         tracked.append(
-            TrackedItem(item=to_planned_item(row), status=status, revision=row.revision, changed_at=changed)
+            TrackedItem(item=_planned_item(*content), status=status, revision=revision, changed_at=changed)
         )
     return tracked
 
