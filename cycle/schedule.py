@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -469,7 +470,11 @@ def _at(day: dt.date, time: dt.time, zone: str) -> pendulum.DateTime:
     return pendulum.datetime(day.year, day.month, day.day, time.hour, time.minute, tz=zone)
 
 
+@functools.lru_cache(maxsize=4096)
 def _fill(template: Localized, *, body: Localized, meeting: Localized | None = None) -> Localized:
+    """A template's text for a body (and meeting), validated once: the same titles come
+    back in every cycle, and formatting and validating each again showed in figure 1's
+    profile (benchmarks/plan_program). The texts are frozen, so sharing one is safe."""
     values = {}
     for lang in LANGS:
         fields = {"body": body.get(lang)}
