@@ -200,7 +200,7 @@ class Deadlines:
     ) -> Standing | None:
         """Where a deliverable stands on `as_of`; None when nobody needs telling (not
         pending, or neither due soon nor overdue). `memo` keeps the verdicts of one
-        `as_of` by rule and due date, for a caller that asks about many deliverables."""
+        `as_of` by deliverable name and due date, for a caller that asks about many."""
         if item.kind is not ItemKind.deliverable or item.due is None or state is not DeliverableState.pending:
             return None
         if memo is None:
