@@ -36,9 +36,10 @@ from benchmarks.program import cycles, write_program
 from calendars.catalogue import shipped_catalogue
 from calendars.export import feed_files
 from calendars.feed import FeedOptions, build_feed
-from cycle.operations import Context, plan
+from cycle.context import Context
+from cycle.operations import plan
 from cycle.status import TrackedItem
-from cycle.store.repository import tracked_items
+from cycle.store.reads import tracked_items
 
 AS_OF = dt.date(2026, 11, 25)
 SIZES = {"small": (3, 1, 1), "full": (60, 10, 1)}

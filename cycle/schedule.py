@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pendulum
 
 from cycle.apa import Activity, ApaPlan
-from cycle.business_calendar import BusinessCalendar
+from cycle.business_calendar import BusinessCalendar, business_calendar
 from cycle.cycles import Cycle, cycle_by_number
 from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
 from cycle.program import (
@@ -55,10 +55,6 @@ class TemplateRangeError(Exception):
         super().__init__(message)
         self.key_path = key_path
         self.message = message
-
-
-def business_calendar(program: Program) -> BusinessCalendar:
-    return BusinessCalendar(program.business_calendar.countries)
 
 
 def plan_cycle(

@@ -23,10 +23,11 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.tasks import Task
 
+from cycle.context import Context, open_context
 from cycle.cycles import cycle_by_number, cycle_on
 from cycle.errors import NotFoundError, RoundtableError, StoreError
 from cycle.metrics import ObjectiveFigures
-from cycle.operations import ApaState, Context, apa_state, open_context
+from cycle.operations import ApaState, apa_state
 from cycle.phases import PhaseState
 from cycle.program import Phase
 from cycle.progression import Announcement, CycleBoard, cycle_board

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pendulum
-from sqlalchemy import Connection, Row, insert
+from sqlalchemy import Connection, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, func, select
 
 from cycle.deliverable import Action, DeliverableState, transition
 from cycle.errors import InputError, NotFoundError
-from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
-from cycle.program import Localized, Phase, Program
+from cycle.items import ItemKey, ItemKind, PlannedItem
+from cycle.program import Program
 from cycle.schedule import CyclePlan
-from cycle.status import CANCELLED, TrackedItem
+from cycle.status import CANCELLED
 from cycle.store.models import (
     BodyRecord,
     ChangeRecord,
@@ -29,8 +27,7 @@ from cycle.store.models import (
     ItemRecord,
     SubscriberRecord,
 )
-
-PLANNED = "planned"
+from cycle.store.reads import PLANNED, to_planned_item
 
 # The columns that carry an item's content: a change in any of them is a new revision.
 CONTENT_COLUMNS = (
@@ -91,61 +88,6 @@ def item_columns(item: PlannedItem) -> dict[str, Any]:
             json.dumps(item.activity.to_json(), sort_keys=True, ensure_ascii=False) if item.activity else None
         ),
     }
-
-
-def to_planned_item(row: ItemRecord | Row[Any]) -> PlannedItem:
-    """Rebuild the domain item from its row, instants back in their own zone."""
-    location = (
-        _localized(row.location_en, row.location_es)
-        if row.location_en is not None and row.location_es is not None
-        else None
-    )
-    return PlannedItem(
-        key=ItemKey.from_string(row.key),
-        phase=Phase(row.phase),
-        title=_localized(row.title_en, row.title_es),
-        owner=row.owner,
-        host=row.host,
-        location=location,
-        start=None if row.starts_at is None else _local(row.starts_at, row.timezone),
-        end=None if row.ends_at is None else _local(row.ends_at, row.timezone),
-        timezone=row.timezone,
-        first_day=row.first_day,
-        last_day=row.last_day,
-        due=row.due,
-        activity=ActivityFacts.from_json(json.loads(row.activity)) if row.activity else None,
-    )
-
-
-def _local(instant: dt.datetime, timezone: str | None) -> pendulum.DateTime:
-    """A stored instant back in its own zone."""
-    assert timezone is not None
-    zone = _zone(timezone)
-    moved = instant.astimezone(zone)  # the standard library's conversion: 7x pendulum's
-    return pendulum.DateTime(
-        moved.year,
-        moved.month,
-        moved.day,
-        moved.hour,
-        moved.minute,
-        moved.second,
-        moved.microsecond,
-        tzinfo=zone,
-        fold=moved.fold,
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _localized(en: str, es: str) -> Localized:
-    """One validated (frozen) text per pair: the same titles come back in every cycle,
-    and validating each again was a fifth of reading a deliverable (benchmarks/check_overdue)."""
-    return Localized(en=en, es=es)
-
-
-@functools.cache
-def _zone(name: str) -> pendulum.Timezone:
-    """A zone by name, built once: building one reads its rules (benchmarks/plan_program)."""
-    return pendulum.timezone(name)
 
 
 def change_row(
@@ -316,47 +258,6 @@ def apply_plan(session: Session, *, plan: CyclePlan, now: dt.datetime, actor: st
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
-
-
-def planned_cycle_numbers(session: Session) -> list[int]:
-    return list(session.exec(select(CycleRecord.number).order_by(col(CycleRecord.number))))
-
-
-def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
-    """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
-    gate state, or planned; its revision and the time of its last change.
-
-    Reads plain rows, not ORM objects: building three objects per item cost more than
-    the rest of a re-plan's read-back (benchmarks/plan_program)."""
-    item = SQLModel.metadata.tables[ItemRecord.__tablename__]
-    query = (
-        sa_select(
-            *item.columns,
-            col(DeliverableRecord.state).label("deliverable_state"),
-            col(DeliverableRecord.updated_at).label("deliverable_updated_at"),
-            col(GateRecord.state).label("gate_state"),
-            col(GateRecord.updated_at).label("gate_updated_at"),
-        )
-        .select_from(item)
-        .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
-        .outerjoin(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
-        .order_by(col(ItemRecord.id))
-    )
-    if cycle is not None:
-        query = query.where(col(ItemRecord.cycle) == cycle)
-    tracked = []
-    for row in session.execute(query):
-        state, updated = (
-            (row.deliverable_state, row.deliverable_updated_at)
-            if row.deliverable_state is not None
-            else (row.gate_state, row.gate_updated_at)
-        )
-        status = CANCELLED if row.status == CANCELLED else (state if state is not None else PLANNED)
-        changed = max(row.updated_at, updated) if updated is not None else row.updated_at
-        tracked.append(
-            TrackedItem(item=to_planned_item(row), status=status, revision=row.revision, changed_at=changed)
-        )
-    return tracked
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from calendars.audience import Audience, AudienceKind
 from calendars.catalogue import shipped_catalogue
 from calendars.feed import FeedRequest, build_feed
 from cycle.apa import Amendment, AmendmentKind
+from cycle.context import Context
 from cycle.deliverable import Action
 from cycle.errors import InputError
 from cycle.gates import GateDecision
 from cycle.items import ItemKind
 from cycle.operations import (
-    Context,
     ame_report,
     amend_apa,
     apa_state,
@@ -34,7 +34,8 @@ from cycle.operations import (
 from cycle.program import Lang
 from cycle.progression import decide, offered_activities
 from cycle.status import TrackedItem
-from cycle.store.repository import change_log, store_generation, tracked_items
+from cycle.store.reads import tracked_items
+from cycle.store.repository import change_log, store_generation
 from tests.apa import (
     ACTIVITIES,
     AZTEC_ALLIGATOR,

@@ -29,14 +29,15 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from cycle.context import open_context
 from cycle.deliverable import Action
 from cycle.gates import GateState
-from cycle.operations import initialize, open_context, plan, record
+from cycle.operations import initialize, plan, record
 from cycle.phases import PhaseState, missing_requirements
 from cycle.program import Phase
 from cycle.settings import settings_from_env
 from cycle.store.progress import list_gates, phase_progress
-from cycle.store.repository import tracked_items
+from cycle.store.reads import tracked_items
 from tests.apa import ACTIVITIES, propose_inputs, propose_sample
 from tests.stores import POSTGRES_URL
 
