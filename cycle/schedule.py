@@ -217,6 +217,13 @@ class _Planner:
         no working day (a weekend) is visited on its own first days."""
         first, days = visit_days(self.calendar, exercise, template.days)
         last = first + dt.timedelta(days=days - 1)
+        if all(i.slug != exercise.host for i in self.program.institutions):
+            raise TemplateRangeError(
+                ("institutions",),
+                f"the exercise chosen for the observation visit ({exercise.key.to_string()}) is hosted by "
+                f"{exercise.host!r}, which is no longer an institution of the program file: the visit needs "
+                "its time zone and seat; restore the institution",
+            )
         item = self._timed_item(
             key=self.key(ItemKind.observation_visit, None, "1"),
             phase=Phase.observation_visit,
@@ -241,7 +248,7 @@ class _Planner:
             title=activity.title,
             owner=activity.body,
             host=activity.host,
-            location=activity.location or self.program.institution(activity.host).seat,
+            location=activity.location or self._seat(activity.host),
             first_day=activity.first_day,
             last_day=activity.last_day,
             activity=ActivityFacts(
@@ -252,6 +259,12 @@ class _Planner:
                 window=activity.window,
             ),
         )
+
+    def _seat(self, host: str) -> Localized | None:
+        """Where an activity's host sits; none once the program file no longer has the
+        institution (the stored activity keeps its own facts, and its item stays planned)."""
+        found = next((i for i in self.program.institutions if i.slug == host), None)
+        return found.seat if found is not None else None
 
     def _meeting_bodies(self) -> Iterator[tuple[int, Body]]:
         for index, body in enumerate(self.program.bodies):
