@@ -253,9 +253,41 @@ def propose_activity(
 
 
 def withdraw_activity(ctx: Context, *, key: str, now: dt.datetime, actor: str) -> bool:
-    parsed = parse_activity_key(key).to_string()
+    """Withdraw a standing proposal. A body's submitted (or accepted) APA inputs must carry
+    at least one proposal, as they had to when submitted: the last one is not withdrawn
+    until the inputs are returned."""
+    parsed = parse_activity_key(key)
     ctx.store.require_ready()
-    return ctx.store.transaction(lambda s: withdraw_proposal(s, key=parsed, now=now, actor=actor))
+
+    def work(session: Session) -> bool:
+        withdrawn = withdraw_proposal(session, key=parsed.to_string(), now=now, actor=actor)
+        body = parsed.body
+        if withdrawn and body is not None and not body_proposals(session, cycle=parsed.cycle, body=body):
+            handed_in = [
+                d
+                for d in list_deliverables(
+                    session,
+                    cycle=parsed.cycle,
+                    body=body,
+                    states=[DeliverableState.submitted, DeliverableState.accepted],
+                )
+                if d.item.key.name == ctx.program.apa.inputs
+            ]
+            for inputs in handed_in:
+                inputs_key = inputs.item.key.to_string()
+                remedy = (
+                    f"return them first (`roundtable deliverables return {inputs_key}`) "
+                    "or propose another activity"
+                    if inputs.state is DeliverableState.submitted
+                    else "propose another activity first"
+                )
+                raise InputError(
+                    f"{parsed.to_string()}: it is {body}'s last proposal, and its APA inputs ({inputs_key}) "
+                    f"are {inputs.state.value}: {remedy}"
+                )
+        return withdrawn
+
+    return ctx.store.transaction(work)
 
 
 @dataclass(frozen=True)

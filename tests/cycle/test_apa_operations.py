@@ -129,6 +129,22 @@ class TestDraftAndValidation:
         )
         assert view.state.value == "submitted"
 
+    def test_the_last_proposal_behind_handed_in_inputs_stays(self, proposed: Context) -> None:
+        """Submitted APA inputs keep at least one proposal behind them, as when they were
+        submitted: withdrawing the last is refused (and nothing is written) until the inputs
+        are returned; then it goes."""
+        inputs = "c9/deliverable/sst-navy/apa-inputs"
+        record(proposed, key=inputs, action=Action.submit, actor="x", now=LATER)
+        before = generation(proposed)
+        assert refusal(lambda: withdraw_activity(proposed, key=AZTEC, now=LATER, actor="navy")) == (
+            f"{AZTEC}: it is sst-navy's last proposal, and its APA inputs ({inputs}) are submitted: "
+            f"return them first (`roundtable deliverables return {inputs}`) or propose another activity"
+        )
+        assert generation(proposed) == before
+        assert AZTEC in {a.key.to_string() for a in apa_state(proposed, number=9).draft}
+        record(proposed, key=inputs, action=Action.return_, actor="x", now=LATER)
+        assert withdraw_activity(proposed, key=AZTEC, now=LATER, actor="navy") is True
+
     def test_validation_freezes_version_1_and_plans_the_activities(self, validated: Context) -> None:
         """The validated activities become version 1 and items of the cycle, with their facts."""
         state = apa_state(validated, number=9)
