@@ -26,7 +26,8 @@ from sqlalchemy import event, text
 from benchmarks.common import arguments, compare, header, interleaved, postgres_schema, temporary_home
 from benchmarks.plan_program import NOW, context
 from benchmarks.program import write_program
-from cycle.operations import Context, check_deadlines, plan
+from cycle.context import Context
+from cycle.operations import check_deadlines, plan
 
 AS_OF = dt.date(2026, 11, 25)
 SIZES = {"small": (20_000, 1), "full": (1_000_000, 3)}

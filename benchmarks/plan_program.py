@@ -21,7 +21,8 @@ from sqlalchemy import MetaData, Table, insert, select
 
 from benchmarks.common import arguments, compare, database, header, temporary_home
 from benchmarks.program import cycles, write_program
-from cycle.operations import Context, open_context, plan
+from cycle.context import Context, open_context
+from cycle.operations import plan
 from cycle.settings import Settings
 from cycle.store.database import Store
 

@@ -122,7 +122,7 @@ class Plain:
     def publish(self, as_of: dt.date) -> None:
         from calendars.catalogue import shipped_catalogue
         from calendars.export import export_feeds
-        from cycle.store.repository import tracked_items
+        from cycle.store.reads import tracked_items
 
         self.ctx.store.require_ready()
         with self.ctx.store.session() as session:
@@ -334,7 +334,7 @@ def main() -> None:
         from prefect import flow
 
         import flows.common
-        from cycle.operations import open_context
+        from cycle.context import open_context
         from cycle.settings import settings_from_env
 
         @flow(name="benchmark-warm-up")

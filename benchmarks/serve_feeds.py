@@ -29,7 +29,8 @@ from typing import Any
 
 from benchmarks.common import arguments, compare, header, temporary_home
 from calendars.tokens import new_token, token_hash
-from cycle.operations import initialize, open_context, plan
+from cycle.context import open_context
+from cycle.operations import initialize, plan
 from cycle.settings import Settings, settings_from_env
 from cycle.store.repository import add_subscriber
 

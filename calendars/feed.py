@@ -19,11 +19,11 @@ from icalendar import Alarm, Calendar, Event, Todo, vDuration, vText
 from calendars.audience import Audience, AudienceKind, shows
 from calendars.catalogue import Catalogue
 from calendars.timezones import vtimezone
+from cycle.business_calendar import business_calendar
 from cycle.deadlines import Deadlines, Standing
 from cycle.deliverable import DeliverableState
 from cycle.items import TIMED_KINDS, ItemKind, PlannedItem
 from cycle.program import Lang, Program
-from cycle.schedule import business_calendar
 from cycle.status import CANCELLED, TrackedItem
 
 PRODID = "-//Roundtable//BMCR calendar feeds//EN"

@@ -41,7 +41,8 @@ from cycle.program import LANGS, Lang, Program
 from cycle.status import TrackedItem
 from cycle.store.database import Store
 from cycle.store.models import SubscriberRecord
-from cycle.store.repository import list_subscribers, read_generation, store_generation, tracked_items
+from cycle.store.reads import tracked_items
+from cycle.store.repository import list_subscribers, read_generation, store_generation
 
 log = logging.getLogger("roundtable.feeds")
 

@@ -17,10 +17,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import holidays
 from holidays.holiday_base import HolidayBase
 from holidays.registry import COUNTRIES
+
+if TYPE_CHECKING:
+    from cycle.program import Program
 
 _SATURDAY = 5
 _SEARCH_LIMIT = 60
@@ -28,6 +32,11 @@ _SEARCH_LIMIT = 60
 
 
 _LOADING = threading.Lock()
+
+
+def business_calendar(program: Program) -> BusinessCalendar:
+    """The working days of the program's countries."""
+    return BusinessCalendar(program.business_calendar.countries)
 
 
 @lru_cache(maxsize=32)

@@ -175,7 +175,7 @@ class Deadlines:
         reviewer, not late.
 
         >>> from cycle.config import load_program, shipped_config_path
-        >>> from cycle.schedule import business_calendar
+        >>> from cycle.business_calendar import business_calendar
         >>> program, _ = load_program(shipped_config_path(), check_schedule=False)
         >>> deadlines = Deadlines(program, business_calendar(program))
         >>> from cycle.items import ItemKey

@@ -28,6 +28,7 @@ from typing import Any
 from cycle.deadlines import Deadlines
 from cycle.deliverable import DeliverableState
 from cycle.items import PlannedItem
+from cycle.objectives import OPEN, ObjectiveStatus
 from cycle.program import Lang, Program
 
 PROGRAM_WIDE = "program-wide"
@@ -213,8 +214,7 @@ def report(
 # effort, with those still open past their horizon's target date; and the AM&E ratings of
 # each, cycle by cycle.
 
-OBJECTIVE_STATUSES = ("proposed", "active", "achieved", "dropped")
-OPEN_STATUSES = frozenset({"proposed", "active"})
+OBJECTIVE_STATUSES = tuple(ObjectiveStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,11 +278,11 @@ class ObjectiveFigures:
 
 
 def _counts(key: str, name: str, members: Sequence[ObjectiveFacts], as_of: dt.date) -> ObjectiveCounts:
-    by_status = {status: sum(o.status == status for o in members) for status in OBJECTIVE_STATUSES}
+    by_status = {status.value: sum(o.status == status for o in members) for status in OBJECTIVE_STATUSES}
     return ObjectiveCounts(
         key=key,
         name=name,
-        past_target=sum(o.status in OPEN_STATUSES and o.target < as_of for o in members),
+        past_target=sum(o.status in OPEN and o.target < as_of for o in members),
         **by_status,
     )
 

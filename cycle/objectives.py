@@ -40,7 +40,10 @@ TRANSITIONS: dict[ObjectiveStatus, frozenset[ObjectiveStatus]] = {
 }
 """Where each status may go; a status with nowhere to go is final."""
 
-CARRIED_OVER = frozenset({ObjectiveStatus.proposed, ObjectiveStatus.active})
+OPEN = frozenset({ObjectiveStatus.proposed, ObjectiveStatus.active})
+"""The statuses of an objective still being worked on (counted "open past target")."""
+
+CARRIED_OVER = OPEN
 """The statuses an objective keeps into the next cycle at a close."""
 
 STARTING = (ObjectiveStatus.proposed, ObjectiveStatus.active)

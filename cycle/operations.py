@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import gc
 import json
 from dataclasses import dataclass
@@ -27,20 +26,17 @@ from cycle.apa import (
     observable,
     parse_activity_key,
 )
-from cycle.business_calendar import BusinessCalendar
-from cycle.config import ProgramSource, load_program
-from cycle.cycles import Cycle, add_months, cycle_by_number, cycle_on
-from cycle.deadlines import Deadlines, Standing
+from cycle.context import Context, current_cycle
+from cycle.cycles import Cycle, add_months, cycle_by_number
+from cycle.deadlines import Standing
 from cycle.deliverable import Action, DeliverableState, check_note
-from cycle.errors import InputError, NotFoundError, StoreError
+from cycle.errors import InputError, StoreError
 from cycle.items import ItemKey, ItemKind
 from cycle.metrics import DeliverableRecordView, Report
 from cycle.metrics import report as metrics_report
-from cycle.program import Lang, Phase, Program
-from cycle.schedule import TemplateRangeError, business_calendar, plan_cycle, plan_or_explain
-from cycle.settings import Settings
-from cycle.status import CycleStatus, TrackedItem, summarize
-from cycle.store.database import Store
+from cycle.program import Lang, Phase
+from cycle.schedule import TemplateRangeError, plan_cycle, plan_or_explain
+from cycle.status import TrackedItem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -67,45 +63,16 @@ from cycle.store.apa import (
 from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
 from cycle.store.notices import record_notices as store_notices
 from cycle.store.progress import phase_progress
+from cycle.store.reads import planned_cycle_numbers, tracked_items
 from cycle.store.repository import (
     DeliverableView,
     PlanReport,
     apply_plan,
     list_deliverables,
     pending_deliverable_items,
-    planned_cycle_numbers,
     record_deliverable_action,
     sync_bodies,
-    tracked_items,
 )
-
-
-@dataclass(frozen=True)
-class Context:
-    """A loaded program and an open store: what every command works with."""
-
-    settings: Settings
-    program: Program
-    source: ProgramSource
-    store: Store
-    calendar: BusinessCalendar
-
-    @functools.cached_property
-    def deadlines(self) -> Deadlines:
-        """The program's reminder and escalation rules on its business calendar."""
-        return Deadlines(self.program, self.calendar)
-
-
-def open_context(settings: Settings, *, check_schedule: bool = True) -> Context:
-    """Load the program (see `load_program` for `check_schedule`) and open the store."""
-    program, source = load_program(settings.config_path, check_schedule=check_schedule)
-    return Context(
-        settings=settings,
-        program=program,
-        source=source,
-        store=Store.from_url(settings.database_url, origin=settings.database_origin),
-        calendar=business_calendar(program),
-    )
 
 
 @dataclass(frozen=True)
@@ -129,13 +96,6 @@ def initialize(ctx: Context, *, now: dt.datetime, actor: str) -> InitReport:
     )
 
 
-def current_cycle(program: Program, as_of: dt.date) -> Cycle:
-    cycle = cycle_on(program, as_of)
-    if cycle is None:
-        raise NotFoundError(f"no cycle is open on {as_of}; give --cycle N")
-    return cycle
-
-
 def plan(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[PlanReport, list[TrackedItem]]:
     """Plan cycle `number` into the store (idempotent) and return it as stored: the
     template's items and, once validated, the cycle's APA."""
@@ -149,20 +109,6 @@ def plan(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[Pl
     report = ctx.store.transaction(work)
     with ctx.store.session() as session:
         return report, tracked_items(session, cycle=number)
-
-
-def status(ctx: Context, *, number: int | None, as_of: dt.date) -> CycleStatus:
-    ctx.store.require_ready()
-    cycle = cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
-    with ctx.store.session() as session:
-        tracked = tracked_items(session, cycle=cycle.number)
-        if not tracked:
-            planned = planned_cycle_numbers(session)
-            hint = f" (planned: {', '.join(map(str, planned))})" if planned else ""
-            raise StoreError(
-                f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`{hint}"
-            )
-    return summarize(cycle, tracked, as_of, ctx.deadlines)
 
 
 def record(
@@ -326,9 +272,41 @@ def propose_activity(
 
 
 def withdraw_activity(ctx: Context, *, key: str, now: dt.datetime, actor: str) -> bool:
-    parsed = parse_activity_key(key).to_string()
+    """Withdraw a standing proposal. A body's submitted (or accepted) APA inputs must carry
+    at least one proposal, as they had to when submitted: the last one is not withdrawn
+    until the inputs are returned."""
+    parsed = parse_activity_key(key)
     ctx.store.require_ready()
-    return ctx.store.transaction(lambda s: withdraw_proposal(s, key=parsed, now=now, actor=actor))
+
+    def work(session: Session) -> bool:
+        withdrawn = withdraw_proposal(session, key=parsed.to_string(), now=now, actor=actor)
+        body = parsed.body
+        if withdrawn and body is not None and not body_proposals(session, cycle=parsed.cycle, body=body):
+            handed_in = [
+                d
+                for d in list_deliverables(
+                    session,
+                    cycle=parsed.cycle,
+                    body=body,
+                    states=[DeliverableState.submitted, DeliverableState.accepted],
+                )
+                if d.item.key.name == ctx.program.apa.inputs
+            ]
+            for inputs in handed_in:
+                inputs_key = inputs.item.key.to_string()
+                remedy = (
+                    f"return them first (`roundtable deliverables return {inputs_key}`) "
+                    "or propose another activity"
+                    if inputs.state is DeliverableState.submitted
+                    else "propose another activity first"
+                )
+                raise InputError(
+                    f"{parsed.to_string()}: it is {body}'s last proposal, and its APA inputs ({inputs_key}) "
+                    f"are {inputs.state.value}: {remedy}"
+                )
+        return withdrawn
+
+    return ctx.store.transaction(work)
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cycle.apa import ApaPlan, validated_version
+from cycle.context import Context
 from cycle.cycles import Cycle, cycle_by_number
 from cycle.errors import InputError, NotFoundError, StoreError
 from cycle.gates import GateDecision, GateState, check_decision
 from cycle.items import ItemKind
-from cycle.operations import (
-    Context,
-    apa_state,
-    check_apa_fits,
-    observable_activities,
-    plan,
-    replan,
-)
+from cycle.operations import apa_state, check_apa_fits, observable_activities, plan, replan
 from cycle.phases import (
     Missing,
     PhaseProgress,
@@ -54,7 +48,8 @@ from cycle.store.progress import (
     request_gate,
 )
 from cycle.store.progress import gate as read_gate
-from cycle.store.repository import PlanReport, planned_cycle_numbers, tracked_items
+from cycle.store.reads import planned_cycle_numbers, tracked_items
+from cycle.store.repository import PlanReport
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pendulum
 
 from cycle.apa import Activity, ApaPlan
-from cycle.business_calendar import BusinessCalendar
+from cycle.business_calendar import BusinessCalendar, business_calendar
 from cycle.cycles import Cycle, cycle_by_number
 from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
 from cycle.program import (
@@ -56,10 +56,6 @@ class TemplateRangeError(Exception):
         super().__init__(message)
         self.key_path = key_path
         self.message = message
-
-
-def business_calendar(program: Program) -> BusinessCalendar:
-    return BusinessCalendar(program.business_calendar.countries)
 
 
 def plan_cycle(
@@ -222,6 +218,13 @@ class _Planner:
         no working day (a weekend) is visited on its own first days."""
         first, days = visit_days(self.calendar, exercise, template.days)
         last = first + dt.timedelta(days=days - 1)
+        if all(i.slug != exercise.host for i in self.program.institutions):
+            raise TemplateRangeError(
+                ("institutions",),
+                f"the exercise chosen for the observation visit ({exercise.key.to_string()}) is hosted by "
+                f"{exercise.host!r}, which is no longer an institution of the program file: the visit needs "
+                "its time zone and seat; restore the institution",
+            )
         item = self._timed_item(
             key=self.key(ItemKind.observation_visit, None, "1"),
             phase=Phase.observation_visit,
@@ -246,7 +249,7 @@ class _Planner:
             title=activity.title,
             owner=activity.body,
             host=activity.host,
-            location=activity.location or self.program.institution(activity.host).seat,
+            location=activity.location or self._seat(activity.host),
             first_day=activity.first_day,
             last_day=activity.last_day,
             activity=ActivityFacts(
@@ -257,6 +260,12 @@ class _Planner:
                 window=activity.window,
             ),
         )
+
+    def _seat(self, host: str) -> Localized | None:
+        """Where an activity's host sits; none once the program file no longer has the
+        institution (the stored activity keeps its own facts, and its item stays planned)."""
+        found = next((i for i in self.program.institutions if i.slug == host), None)
+        return found.seat if found is not None else None
 
     def _meeting_bodies(self) -> Iterator[tuple[int, Body]]:
         for index, body in enumerate(self.program.bodies):

@@ -19,7 +19,7 @@ import typer
 from typer.exceptions import TyperException
 
 if TYPE_CHECKING:
-    from cycle.operations import Context
+    from cycle.context import Context
     from cycle.program import Lang
     from cycle.status import CycleStatus, TrackedItem
 
@@ -118,7 +118,7 @@ def _root(
 
 def _context(*, reads_only: bool = False) -> Context:
     """The program and store; commands that only read stored plans skip the schedule check."""
-    from cycle.operations import open_context
+    from cycle.context import open_context
     from cycle.settings import settings_from_env
 
     return open_context(settings_from_env(os.environ), check_schedule=not reads_only)
@@ -134,7 +134,7 @@ def _today(as_of: Any) -> dt.date:
 
 def _cycle_number(ctx: Context, cycle: int | None, as_of: Any) -> int:
     """The cycle asked for, else the one open on `--as-of` (default today)."""
-    from cycle.operations import current_cycle
+    from cycle.context import current_cycle
 
     return cycle if cycle is not None else current_cycle(ctx.program, _today(as_of)).number
 
@@ -309,7 +309,7 @@ def status(
 ) -> None:
     """Where a cycle stands: phase, deliverables done and late, gates, what comes next."""
     ctx = _context(reads_only=True)
-    from cycle.operations import status as cycle_status
+    from cycle.context import status as cycle_status
 
     result = cycle_status(ctx, number=cycle, as_of=_today(as_of))
     if json_output:
@@ -560,8 +560,8 @@ def run(
     """
     ctx = _context()
     _prepare_prefect(ctx, quiet=True)
+    from cycle.context import status as cycle_status
     from cycle.operations import initialize
-    from cycle.operations import status as cycle_status
     from flows.main import run_due
     from flows.publish_calendars import FEEDS_DIR
 
@@ -747,7 +747,7 @@ def feeds_build(
     ctx = _context(reads_only=True)
     from calendars.catalogue import shipped_catalogue
     from calendars.export import ExportReport, export_feeds, feed_files
-    from cycle.store.repository import tracked_items
+    from cycle.store.reads import tracked_items
 
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} exists and is not a directory", param_hint="--out")

@@ -23,10 +23,11 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.tasks import Task
 
+from cycle.context import Context, open_context
 from cycle.cycles import cycle_by_number, cycle_on
 from cycle.errors import NotFoundError, RoundtableError, StoreError
 from cycle.metrics import ObjectiveFigures
-from cycle.operations import ApaState, Context, apa_state, open_context
+from cycle.operations import ApaState, apa_state
 from cycle.phases import PhaseState
 from cycle.program import Phase
 from cycle.progression import Announcement, CycleBoard, cycle_board
@@ -279,15 +280,15 @@ def apa_table(ctx: Context, state: ApaState) -> list[dict[str, Any]]:
     activities = latest.activities if latest is not None else state.draft
     standing = "draft" if latest is None else f"v{latest.version}"
     return [
-        {
+        {  # what a reader looks for first comes first: the UI's table scrolls sideways
             "activity": a.title.en,
-            "kind": ctx.program.apa.kind_name(a.kind, "en"),
             "dates": f"{a.first_day} → {a.last_day}" + (" (window)" if a.window else ""),
+            "apa": standing + (" · observed" if a.key.to_string() == state.selected else ""),
             "host": owner_label(ctx.program, a.host),
+            "kind": ctx.program.apa.kind_name(a.kind, "en"),
             "participants": ", ".join(owner_label(ctx.program, p) for p in a.participants),
             "body": a.body,
             "objectives": ", ".join(a.objectives),
-            "apa": standing + (" · observed" if a.key.to_string() == state.selected else ""),
             "key": a.key.to_string(),
         }
         for a in activities

@@ -24,10 +24,10 @@ from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule, RRu
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 
+from cycle.context import Context
 from cycle.items import ItemKind
-from cycle.operations import Context
 from cycle.program import Phase
-from cycle.store.repository import tracked_items
+from cycle.store.reads import tracked_items
 from flows.assessment import assessment
 from flows.check_overdue import check_overdue
 from flows.close_cycle import close_cycle

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from uuid import UUID
 
+from cycle.context import Context
 from cycle.errors import InputError, StoreError
 from cycle.gates import GateDecision, GateState, check_decision, expired, timed_out
-from cycle.operations import Context
 from cycle.progression import decide, gate_offers
 from cycle.store.progress import GateView, gate
 

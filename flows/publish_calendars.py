@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 
 from calendars.catalogue import shipped_catalogue
 from calendars.export import export_feeds
-from cycle.store.repository import tracked_items
+from cycle.store.reads import tracked_items
 from flows.common import context, dated_run_name, store_task, today
 
 FEEDS_DIR = "feeds"

@@ -14,8 +14,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 from cycle.apa import Activity, activity_key
+from cycle.context import Context
 from cycle.items import ItemKey
-from cycle.operations import Context, propose_activity
+from cycle.operations import propose_activity
 from cycle.program import Localized
 
 FUERZAS_AMIGAS = Activity(

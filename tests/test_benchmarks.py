@@ -21,7 +21,7 @@ EXPECTED = {
         "figure 1 on sqlite: plan and store:",
         "figure 1 on postgresql: plan and store:",
     ],
-    "build_feeds": ["the floor's bytes equal Roundtable's: True", "figure 2: build every feed:"],
+    "build_feeds": ["the floor's bytes equal Roundtable's: True", "figure 2: build every feed, CPU:"],
     "serve_feeds": [
         "figure 3: 304 responses, time per request:",
         "figure 3: 200 responses, time per request:",

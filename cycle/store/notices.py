@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from cycle.deadlines import Notice, Standing
 from cycle.items import PlannedItem
 from cycle.store.models import ItemRecord, NoticeRecord
-from cycle.store.repository import log_change, to_planned_item
+from cycle.store.reads import to_planned_item
+from cycle.store.repository import log_change
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,8 @@ from cycle.store.models import (
     ObjectiveRatingRecord,
     ObjectiveRecord,
 )
-from cycle.store.repository import PLANNED, log_change
+from cycle.store.reads import PLANNED
+from cycle.store.repository import log_change
 
 
 def _require_cycle(session: Session, number: int) -> None:

@@ -18,7 +18,8 @@ from cycle.phases import PhaseProgress, PhaseState
 from cycle.program import Phase
 from cycle.status import CANCELLED
 from cycle.store.models import GateRecord, ItemRecord, PhaseRecord
-from cycle.store.repository import log_change, to_planned_item
+from cycle.store.reads import to_planned_item
+from cycle.store.repository import log_change
 
 
 def phase_progress(session: Session, *, cycle: int) -> dict[Phase, PhaseProgress]:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pendulum
-from sqlalchemy import Connection, Row, insert
+from sqlalchemy import Connection, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, func, select
 
 from cycle.deliverable import Action, DeliverableState, transition
 from cycle.errors import InputError, NotFoundError
-from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
-from cycle.program import Localized, Phase, Program
+from cycle.items import ItemKey, ItemKind, PlannedItem
+from cycle.program import Program
 from cycle.schedule import CyclePlan
-from cycle.status import CANCELLED, TrackedItem
+from cycle.status import CANCELLED
 from cycle.store.models import (
     BodyRecord,
     ChangeRecord,
@@ -29,28 +27,11 @@ from cycle.store.models import (
     ItemRecord,
     SubscriberRecord,
 )
-
-PLANNED = "planned"
+from cycle.store.reads import ITEM_COLUMNS, PLANNED, planned_item_from, to_planned_item
 
 # The columns that carry an item's content: a change in any of them is a new revision.
-CONTENT_COLUMNS = (
-    "kind",
-    "body",
-    "phase",
-    "owner",
-    "host",
-    "title_en",
-    "title_es",
-    "location_en",
-    "location_es",
-    "starts_at",
-    "ends_at",
-    "timezone",
-    "first_day",
-    "last_day",
-    "due",
-    "activity",
-)
+# (The kind and body are also in the item's key, which the read path parses instead.)
+CONTENT_COLUMNS = ("kind", "body", *ITEM_COLUMNS[1:])
 
 
 @dataclass
@@ -91,119 +72,6 @@ def item_columns(item: PlannedItem) -> dict[str, Any]:
             json.dumps(item.activity.to_json(), sort_keys=True, ensure_ascii=False) if item.activity else None
         ),
     }
-
-
-def to_planned_item(row: ItemRecord | Row[Any]) -> PlannedItem:
-    """Rebuild the domain item from its row, instants back in their own zone."""
-    return _planned_item(
-        row.key,
-        row.phase,
-        row.owner,
-        row.host,
-        row.title_en,
-        row.title_es,
-        row.location_en,
-        row.location_es,
-        row.starts_at,
-        row.ends_at,
-        row.timezone,
-        row.first_day,
-        row.last_day,
-        row.due,
-        row.activity,
-    )
-
-
-_ITEM_COLUMNS = ("key", *CONTENT_COLUMNS[2:])  # the kind and body are in the key
-"""What `_planned_item` takes, in its order: a query of these columns feeds it whole rows."""
-_PHASES = {phase.value: phase for phase in Phase}
-
-
-def _planned_item(
-    key: str,
-    phase: str,
-    owner: str | None,
-    host: str | None,
-    title_en: str,
-    title_es: str,
-    location_en: str | None,
-    location_es: str | None,
-    starts_at: dt.datetime | None,
-    ends_at: dt.datetime | None,
-    timezone: str | None,
-    first_day: dt.date | None,
-    last_day: dt.date | None,
-    due: dt.date | None,
-    activity: str | None,
-) -> PlannedItem:
-    # Positional values, not a row's attributes; the phase by dict, not the enum's call; the
-    # key's parts after the cycle parsed once per text: all three showed in the overdue
-    # check's profile at a million deliverables (benchmarks/check_overdue, figure 4).
-    return PlannedItem(
-        key=_stored_key(key),
-        phase=_PHASES[phase] if phase in _PHASES else Phase(phase),
-        title=_localized(title_en, title_es),
-        owner=owner,
-        host=host,
-        location=None if location_en is None or location_es is None else _localized(location_en, location_es),
-        start=None if starts_at is None else _local(starts_at, timezone),
-        end=None if ends_at is None else _local(ends_at, timezone),
-        timezone=timezone,
-        first_day=first_day,
-        last_day=last_day,
-        due=due,
-        activity=ActivityFacts.from_json(json.loads(activity)) if activity else None,
-    )
-
-
-def _stored_key(text: str) -> ItemKey:
-    """A stored key's ItemKey: its kind, body and name repeat in every cycle."""
-    cycle, _, rest = text.partition("/")
-    number = cycle[1:]
-    if cycle[:1] != "c" or not (number.isascii() and number.isdigit()) or len(number) > 4:
-        return ItemKey.from_string(text)  # not a key: its error names the whole text
-    try:
-        parsed = _key_rest(rest)
-    except InputError:
-        return ItemKey.from_string(text)
-    return ItemKey(int(number), parsed.kind, parsed.body, parsed.name)
-
-
-@functools.lru_cache(maxsize=4096)
-def _key_rest(rest: str) -> ItemKey:
-    """The kind, body and name of a key (`rest` is the key after its cycle), validated once."""
-    return ItemKey.from_string(f"c0/{rest}")
-
-
-def _local(instant: dt.datetime, timezone: str | None) -> pendulum.DateTime:
-    """A stored instant back in its own zone."""
-    assert timezone is not None
-    zone = _zone(timezone)
-    moved = instant.astimezone(zone)  # the standard library's conversion: 7x pendulum's
-    return pendulum.DateTime(
-        moved.year,
-        moved.month,
-        moved.day,
-        moved.hour,
-        moved.minute,
-        moved.second,
-        moved.microsecond,
-        tzinfo=zone,
-        fold=moved.fold,
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _localized(en: str, es: str) -> Localized:
-    """One validated (frozen) text per pair: the same titles come back in every cycle,
-    and validating each again was a fifth of reading a deliverable (benchmarks/check_overdue)."""
-    return Localized(en=en, es=es)
-
-
-@functools.cache
-def _zone(name: str) -> pendulum.Timezone:
-    """A zone by name, built once: building one reads its rules (benchmarks/plan_program)."""
-    return pendulum.timezone(name)
 
 
 def change_row(
@@ -376,63 +244,6 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
-def planned_cycle_numbers(session: Session) -> list[int]:
-    return list(session.exec(select(CycleRecord.number).order_by(col(CycleRecord.number))))
-
-
-def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
-    """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
-    gate state, or planned; its revision and the time of its last change.
-
-    Reads plain rows, not ORM objects: building three objects per item cost more than
-    the rest of a re-plan's read-back (benchmarks/plan_program). For the same reason the
-    query goes to the session's connection (the ORM's loading layer around a plain select
-    was half of the read-back that `roundtable plan` prints, figure 1), and reads only the
-    columns it returns."""
-    item = SQLModel.metadata.tables[ItemRecord.__tablename__]
-    query = (
-        sa_select(
-            *(item.columns[name] for name in _ITEM_COLUMNS),
-            item.columns["status"],
-            item.columns["revision"],
-            item.columns["updated_at"],
-            col(DeliverableRecord.state),
-            col(DeliverableRecord.updated_at),
-            col(GateRecord.state),
-            col(GateRecord.updated_at),
-        )
-        .select_from(item)
-        .outerjoin(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
-        .outerjoin(GateRecord, col(GateRecord.item_id) == col(ItemRecord.id))
-        .order_by(col(ItemRecord.id))
-    )
-    if cycle is not None:
-        query = query.where(col(ItemRecord.cycle) == cycle)
-    session.flush()  # what `session.execute` would do first: pending changes are read back
-    tracked = []
-    for (
-        *content,
-        item_status,
-        revision,
-        item_updated,
-        deliverable_state,
-        deliverable_updated,
-        gate_state,
-        gate_updated,
-    ) in session.connection().execute(query):
-        state, updated = (
-            (deliverable_state, deliverable_updated)
-            if deliverable_state is not None
-            else (gate_state, gate_updated)
-        )
-        status = CANCELLED if item_status == CANCELLED else (state if state is not None else PLANNED)
-        changed = max(item_updated, updated) if updated is not None else item_updated
-        tracked.append(
-            TrackedItem(item=_planned_item(*content), status=status, revision=revision, changed_at=changed)
-        )
-    return tracked
-
-
 @dataclass(frozen=True)
 class DeliverableView:
     item: PlannedItem
@@ -486,7 +297,7 @@ def pending_deliverable_items(
     order, for a caller that sorts them itself: the sort was a quarter of the query there."""
     item = SQLModel.metadata.tables[ItemRecord.__tablename__]
     query = (
-        sa_select(*(item.columns[name] for name in _ITEM_COLUMNS))
+        sa_select(*(item.columns[name] for name in ITEM_COLUMNS))
         .select_from(item)
         .join(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
         .where(col(DeliverableRecord.state) == DeliverableState.pending.value)
@@ -498,7 +309,7 @@ def pending_deliverable_items(
         query = query.where(col(ItemRecord.due) <= due_by)
     if ordered:
         query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
-    return [_planned_item(*row) for row in session.connection().execute(query).all()]
+    return [planned_item_from(*row) for row in session.connection().execute(query).all()]
 
 
 def record_deliverable_action(

@@ -8,7 +8,7 @@ import pytest
 
 from cycle.business_calendar import BusinessCalendar
 from cycle.config import ProgramSource
-from cycle.operations import Context
+from cycle.context import Context
 from cycle.program import Program
 from cycle.settings import Settings
 from cycle.store.database import Store

@@ -16,12 +16,12 @@ from calendars.audience import Audience, AudienceKind
 from calendars.catalogue import shipped_catalogue
 from calendars.feed import FeedRequest, build_feed
 from cycle.apa import Amendment, AmendmentKind
+from cycle.context import Context
 from cycle.deliverable import Action
 from cycle.errors import InputError
 from cycle.gates import GateDecision
 from cycle.items import ItemKind
 from cycle.operations import (
-    Context,
     ame_report,
     amend_apa,
     apa_state,
@@ -34,7 +34,8 @@ from cycle.operations import (
 from cycle.program import Lang
 from cycle.progression import decide, offered_activities
 from cycle.status import TrackedItem
-from cycle.store.repository import change_log, store_generation, tracked_items
+from cycle.store.reads import tracked_items
+from cycle.store.repository import change_log, store_generation
 from tests.apa import (
     ACTIVITIES,
     AZTEC_ALLIGATOR,
@@ -127,6 +128,22 @@ class TestDraftAndValidation:
             proposed, key="c9/deliverable/sst-navy/apa-inputs", action=Action.submit, actor="x", now=LATER
         )
         assert view.state.value == "submitted"
+
+    def test_the_last_proposal_behind_handed_in_inputs_stays(self, proposed: Context) -> None:
+        """Submitted APA inputs keep at least one proposal behind them, as when they were
+        submitted: withdrawing the last is refused (and nothing is written) until the inputs
+        are returned; then it goes."""
+        inputs = "c9/deliverable/sst-navy/apa-inputs"
+        record(proposed, key=inputs, action=Action.submit, actor="x", now=LATER)
+        before = generation(proposed)
+        assert refusal(lambda: withdraw_activity(proposed, key=AZTEC, now=LATER, actor="navy")) == (
+            f"{AZTEC}: it is sst-navy's last proposal, and its APA inputs ({inputs}) are submitted: "
+            f"return them first (`roundtable deliverables return {inputs}`) or propose another activity"
+        )
+        assert generation(proposed) == before
+        assert AZTEC in {a.key.to_string() for a in apa_state(proposed, number=9).draft}
+        record(proposed, key=inputs, action=Action.return_, actor="x", now=LATER)
+        assert withdraw_activity(proposed, key=AZTEC, now=LATER, actor="navy") is True
 
     def test_validation_freezes_version_1_and_plans_the_activities(self, validated: Context) -> None:
         """The validated activities become version 1 and items of the cycle, with their facts."""

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from cycle.context import Context
 from cycle.errors import InputError
-from cycle.operations import Context, add_objective, plan
+from cycle.operations import add_objective, plan
 from cycle.progression import close_cycle
 
 NOW = dt.datetime(2027, 9, 2, 15, 0, tzinfo=dt.UTC)

@@ -9,10 +9,11 @@ from collections.abc import Callable, Sequence
 import pytest
 from sqlmodel import Session
 
+from cycle.context import Context
 from cycle.deliverable import Action
 from cycle.errors import InputError, NotFoundError, StoreError
 from cycle.gates import GateDecision, GateState
-from cycle.operations import Context, plan
+from cycle.operations import plan
 from cycle.phases import PhaseState
 from cycle.program import Phase
 from cycle.progression import (

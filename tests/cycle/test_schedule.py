@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cycle.apa import Activity, ApaPlan, activity_key
 from cycle.business_calendar import BusinessCalendar
 from cycle.cycles import Cycle, cycle_by_number, cycle_on
 from cycle.items import ItemKey, ItemKind, PlannedItem
-from cycle.program import Anchor, Phase, Program
+from cycle.program import Anchor, Localized, Phase, Program
 from cycle.schedule import CyclePlan, TemplateRangeError, plan_cycle
 
 D = dt.date
@@ -459,3 +460,41 @@ class TestProperties:
         else:
             _assert_fits(plan, calendar)
         assert blamed in {None, ("template", "items", index, "at")}
+
+
+class TestAnInstitutionTheProgramNoLongerHas:
+    """An activity stored while its host was in the program file, planned after the
+    institution was removed from it (the file still validates: no body names it)."""
+
+    GONE = "sre"
+
+    def _activity(self, *, observable: bool) -> Activity:
+        return Activity(
+            key=activity_key(9, "sst-navy", "gulf-exercise-2027"),
+            kind="combined-exercise" if observable else "exchange",
+            title=Localized(en="Gulf exercise", es="Ejercicio del Golfo"),
+            first_day=D(2027, 6, 8),
+            last_day=D(2027, 6, 11),
+            host=self.GONE,
+            participants=("semar",),
+            line_of_effort="domain-control",
+        )
+
+    def test_its_activity_is_still_planned_without_a_seat(
+        self, program: Program, calendar: BusinessCalendar
+    ) -> None:
+        assert all(i.slug != self.GONE for i in program.institutions)
+        activity = self._activity(observable=False)
+        plan = plan_cycle(program, 9, calendar, apa=ApaPlan(activities=(activity,)))
+        item = plan.by_key()[activity.key.to_string()]
+        assert (item.host, item.location, item.first_day) == (self.GONE, None, D(2027, 6, 8))
+
+    def test_a_visit_to_its_exercise_is_refused_naming_the_institution(
+        self, program: Program, calendar: BusinessCalendar
+    ) -> None:
+        activity = self._activity(observable=True)
+        with pytest.raises(
+            TemplateRangeError, match="hosted by 'sre', which is no longer an institution"
+        ) as caught:
+            plan_cycle(program, 9, calendar, apa=ApaPlan(activities=(activity,), visit=activity))
+        assert caught.value.key_path == ("institutions",)

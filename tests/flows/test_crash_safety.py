@@ -29,9 +29,10 @@ from prefect.settings import PREFECT_API_URL
 from sqlmodel import SQLModel
 
 import flows.common
-from cycle.operations import export_document, open_context
+from cycle.context import open_context
+from cycle.operations import export_document
 from cycle.settings import DATABASE_FILE, Settings
-from cycle.store.models import UTCDateTime
+from cycle.store.types import UTCDateTime
 from flows.executive_session import executive_session
 from flows.plan_cycle import plan_cycle
 from tests.conftest import REPO, SHIPPED

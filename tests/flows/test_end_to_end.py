@@ -29,14 +29,15 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from cycle.context import open_context
 from cycle.deliverable import Action
 from cycle.gates import GateState
-from cycle.operations import initialize, open_context, plan, record
+from cycle.operations import initialize, plan, record
 from cycle.phases import PhaseState, missing_requirements
 from cycle.program import Phase
 from cycle.settings import settings_from_env
 from cycle.store.progress import list_gates, phase_progress
-from cycle.store.repository import tracked_items
+from cycle.store.reads import tracked_items
 from tests.apa import ACTIVITIES, propose_inputs, propose_sample
 from tests.stores import POSTGRES_URL
 
@@ -369,11 +370,33 @@ def test_executive_session_waits_for_the_tri_chairs_and_completes(
     }
     _wait("the roundtable.* events", lambda: wanted <= roundtable_events(), 30)
 
+    apa = services.post(
+        "/artifacts/filter",
+        {"artifacts": {"key": {"any_": ["cycle-9-apa"]}, "flow_run_id": {"any_": [run_id]}}},
+    )
+    assert apa, "no cycle-9-apa artifact from the run"
+    apa_rows = json.loads(apa[0]["data"]) if isinstance(apa[0]["data"], str) else apa[0]["data"]
+    assert [(row["activity"], row["apa"]) for row in apa_rows] == [
+        ("Combined exercise Fuerzas Amigas 2027", "v1"),
+        ("Combined exercise Phoenix/Aztec Alligator 2027", "v1"),
+    ]
+
     if resume_by == "api" and services.env.get("PREFECT_API_DATABASE_CONNECTION_URL") is None:
-        _screenshot_status_artifact(services, artifacts[0]["id"])
+        _screenshot_artifact(
+            services,
+            artifacts[0]["id"],
+            "cycle-9-status",
+            ["Executive session", "Observation visit", "completed", "approved"],
+        )
+        _screenshot_artifact(
+            services,
+            apa[0]["id"],
+            "cycle-9-apa",
+            ["Combined exercise Fuerzas Amigas 2027", "Phoenix/Aztec Alligator", "SEMAR", "v1"],
+        )
 
 
-def _screenshot_status_artifact(services: Services, artifact_id: str) -> None:
+def _screenshot_artifact(services: Services, artifact_id: str, key: str, cells: list[str]) -> None:
     """A headless Chromium renders the artifact's page in the Prefect UI: kept as a test output."""
     browser = shutil.which("chromium")
     if browser is None:
@@ -382,8 +405,8 @@ def _screenshot_status_artifact(services: Services, artifact_id: str) -> None:
             pytest.fail(message)
         pytest.skip(message)
     SCREENSHOTS.mkdir(exist_ok=True)
-    shot = SCREENSHOTS / "prefect-ui-cycle-9-status.png"
-    dom = SCREENSHOTS / "prefect-ui-cycle-9-status.html"
+    shot = SCREENSHOTS / f"prefect-ui-{key}.png"
+    dom = SCREENSHOTS / f"prefect-ui-{key}.html"
     url = services.api.removesuffix("/api") + f"/v2/artifacts/artifact/{artifact_id}"
     common = [
         browser,
@@ -406,8 +429,8 @@ def _screenshot_status_artifact(services: Services, artifact_id: str) -> None:
     ).stdout
     dom.write_text(rendered)
     assert shot.stat().st_size > 20_000, "the screenshot looks blank"
-    for cell in ("Executive session", "Observation visit", "completed", "approved"):
-        assert cell in rendered, f"{cell!r} is not on the artifact's page"
+    for cell in cells:
+        assert cell in rendered, f"{cell!r} is not on the {key} artifact's page"
 
 
 @pytest.mark.parametrize(

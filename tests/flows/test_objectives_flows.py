@@ -412,3 +412,14 @@ def test_the_status_artifacts_count_the_objectives_per_body(api: Api) -> None:
     assert (
         "| Logistics Working Group | 0 | 0 | 1 | 0 | 0 |\n" in summary or "| 0 | 0 | 1 | 0 | 0 |\n" in summary
     )
+
+
+def test_the_deployment_form_offers_exactly_the_domains_statuses() -> None:
+    """The form's choices are a static Literal (Prefect builds the form from the type); it
+    must name the statuses the domain knows, no more and no fewer."""
+    from typing import get_args
+
+    from cycle.objectives import ObjectiveStatus
+    from flows.recording import ObjectiveStatusChoice
+
+    assert get_args(ObjectiveStatusChoice) == tuple(s.value for s in ObjectiveStatus)

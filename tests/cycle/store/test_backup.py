@@ -13,16 +13,15 @@ import pytest
 from sqlalchemy import inspect
 
 from calendars.tokens import new_token, token_hash
+from cycle.context import Context, open_context
 from cycle.deliverable import Action
 from cycle.errors import InputError, StoreError
 from cycle.gates import GateDecision
 from cycle.operations import (
-    Context,
     check_deadlines,
     export_document,
     initialize,
     notices_announced,
-    open_context,
     record,
     record_notices,
     restore,

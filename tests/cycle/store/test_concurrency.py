@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from cycle.context import Context, open_context
 from cycle.deliverable import Action
-from cycle.operations import Context, initialize, open_context, record
+from cycle.operations import initialize, record
 from cycle.program import Phase
 from cycle.progression import ask, cycle_board, open_cycle
 from cycle.settings import Settings
@@ -42,7 +43,8 @@ EXECUTIVE_INPUTS = [
 
 PLANNER = """
 import datetime as dt, json, sys, time
-from cycle.operations import open_context, plan
+from cycle.context import open_context
+from cycle.operations import plan
 from cycle.settings import settings_from_env
 import os
 ctx = open_context(settings_from_env(os.environ))
@@ -89,7 +91,8 @@ RACER = """
 import datetime as dt, json, os, sys, time
 from cycle.deliverable import Action
 from cycle.gates import GateDecision
-from cycle.operations import check_deadlines, notices_announced, open_context, record, record_notices
+from cycle.context import open_context
+from cycle.operations import check_deadlines, notices_announced, record, record_notices
 from cycle.program import Phase
 from cycle.progression import begin_phase, decide, expire, finish_phase, open_cycle
 from cycle.settings import settings_from_env

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 import cycle.store.models  # noqa: F401  (registers the tables)
 from cycle.errors import StoreError
 from cycle.store.database import KNOWN_REVISIONS, SCHEMA_REVISION, Store, alembic_config
-from cycle.store.models import UTCDateTime
+from cycle.store.types import UTCDateTime
 
 
 def test_known_revisions_are_alembics_history() -> None:

@@ -16,13 +16,13 @@ from cycle.program import BodyStatus, Program
 from cycle.schedule import plan_cycle
 from cycle.store.database import Store
 from cycle.store.models import ChangeRecord, DeliverableRecord, GateRecord, ItemRecord
+from cycle.store.reads import tracked_items
 from cycle.store.repository import (
     apply_plan,
     change_log,
     list_deliverables,
     pending_deliverable_items,
     record_deliverable_action,
-    tracked_items,
 )
 
 T0 = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from alembic import command
 
-from cycle.operations import export_document, open_context, status
+from cycle.context import open_context, status
+from cycle.operations import export_document
 from cycle.settings import Settings
 from cycle.store.backup import read_tables, write_tables
 from cycle.store.database import SCHEMA_REVISION, Store, alembic_config

@@ -1,0 +1,263 @@
+"""What `roundtable status` reads of the store, without the ORM models.
+
+`status` must start within 1.5x of importing pendulum and sqlmodel (figure 5 of
+benchmarks/). Importing `cycle.store.models` maps the store's fifteen SQLModel tables
+(about 0.12 s) and, through the partial index of pending deliverables, loads SQLAlchemy's
+PostgreSQL dialect even on SQLite (about 0.05 s): together about half of the command's
+own start. This module describes the columns the read path reads as lightweight Core
+tables with the models' own types, and reads plain rows through them. The models remain
+the schema (migrations are checked against them); tests/cycle/store/test_reads.py keeps
+these descriptions equal to theirs, so the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from typing import Any
+
+import pendulum
+from sqlalchemy import Connection, Date, Integer, Text, column, select, table
+from sqlmodel import Session
+from sqlmodel.sql.sqltypes import AutoString
+
+from cycle.errors import InputError
+from cycle.items import ActivityFacts, ItemKey, PlannedItem
+from cycle.program import Localized, Phase
+from cycle.status import CANCELLED, TrackedItem
+from cycle.store.types import UTCDateTime
+
+PLANNED = "planned"
+
+PLANNED_ITEM = table(
+    "planned_item",
+    column("id", Integer),
+    column("key", AutoString),
+    column("cycle", Integer),
+    column("kind", AutoString),
+    column("body", AutoString),
+    column("phase", AutoString),
+    column("owner", AutoString),
+    column("host", AutoString),
+    column("title_en", Text),
+    column("title_es", Text),
+    column("location_en", Text),
+    column("location_es", Text),
+    column("starts_at", UTCDateTime()),
+    column("ends_at", UTCDateTime()),
+    column("timezone", AutoString),
+    column("first_day", Date),
+    column("last_day", Date),
+    column("due", Date),
+    column("activity", Text),
+    column("status", AutoString),
+    column("revision", Integer),
+    column("created_at", UTCDateTime()),
+    column("updated_at", UTCDateTime()),
+)
+DELIVERABLE = table(
+    "deliverable",
+    column("item_id", Integer),
+    column("state", AutoString),
+    column("updated_at", UTCDateTime()),
+)
+GATE = table(
+    "gate",
+    column("item_id", Integer),
+    column("state", AutoString),
+    column("updated_at", UTCDateTime()),
+)
+CYCLE = table("cycle", column("number", Integer))
+
+LIGHT_TABLES = (PLANNED_ITEM, DELIVERABLE, GATE, CYCLE)
+"""Every description here, for the test that holds them to the models."""
+
+
+def planned_cycle_numbers(session: Session | Connection) -> list[int]:
+    """The numbers of the cycles planned in the store, in order."""
+    number = CYCLE.c.number
+    return [row.number for row in session.execute(select(number).order_by(number))]
+
+
+def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
+    """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
+    gate state, or planned; its revision and the time of its last change.
+
+    Reads plain rows, not ORM objects: building three objects per item cost more than
+    the rest of a re-plan's read-back (benchmarks/plan_program). For the same reason the
+    query goes to the session's connection (the ORM's loading layer around a plain select
+    was half of the read-back that `roundtable plan` prints, figure 1), and reads only the
+    columns it returns."""
+    item, deliverable, gate = PLANNED_ITEM.c, DELIVERABLE.c, GATE.c
+    query = (
+        select(
+            *(item[name] for name in ITEM_COLUMNS),
+            item.status,
+            item.revision,
+            item.updated_at,
+            deliverable.state,
+            deliverable.updated_at,
+            gate.state,
+            gate.updated_at,
+        )
+        .select_from(
+            PLANNED_ITEM.outerjoin(DELIVERABLE, deliverable.item_id == item.id).outerjoin(
+                GATE, gate.item_id == item.id
+            )
+        )
+        .order_by(item.id)
+    )
+    if cycle is not None:
+        query = query.where(item.cycle == cycle)
+    session.flush()  # what `session.execute` would do first: pending changes are read back
+    tracked = []
+    for (
+        *content,
+        item_status,
+        revision,
+        item_updated,
+        deliverable_state,
+        deliverable_updated,
+        gate_state,
+        gate_updated,
+    ) in session.connection().execute(query):
+        state, updated = (
+            (deliverable_state, deliverable_updated)
+            if deliverable_state is not None
+            else (gate_state, gate_updated)
+        )
+        status = CANCELLED if item_status == CANCELLED else (state if state is not None else PLANNED)
+        changed = max(item_updated, updated) if updated is not None else item_updated
+        built = planned_item_from(*content)
+        tracked.append(TrackedItem(item=built, status=status, revision=revision, changed_at=changed))
+    return tracked
+
+
+def to_planned_item(row: Any) -> PlannedItem:
+    """Rebuild the domain item from its row, instants back in their own zone."""
+    return planned_item_from(
+        row.key,
+        row.phase,
+        row.owner,
+        row.host,
+        row.title_en,
+        row.title_es,
+        row.location_en,
+        row.location_es,
+        row.starts_at,
+        row.ends_at,
+        row.timezone,
+        row.first_day,
+        row.last_day,
+        row.due,
+        row.activity,
+    )
+
+
+ITEM_COLUMNS = (
+    "key",  # the kind and body are in the key
+    "phase",
+    "owner",
+    "host",
+    "title_en",
+    "title_es",
+    "location_en",
+    "location_es",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "first_day",
+    "last_day",
+    "due",
+    "activity",
+)
+"""What `planned_item_from` takes, in its order: a query of these columns feeds it whole rows."""
+_PHASES = {phase.value: phase for phase in Phase}
+
+
+def planned_item_from(
+    key: str,
+    phase: str,
+    owner: str | None,
+    host: str | None,
+    title_en: str,
+    title_es: str,
+    location_en: str | None,
+    location_es: str | None,
+    starts_at: dt.datetime | None,
+    ends_at: dt.datetime | None,
+    timezone: str | None,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    due: dt.date | None,
+    activity: str | None,
+) -> PlannedItem:
+    # Positional values, not a row's attributes; the phase by dict, not the enum's call; the
+    # key's parts after the cycle parsed once per text: all three showed in the overdue
+    # check's profile at a million deliverables (benchmarks/check_overdue, figure 4).
+    return PlannedItem(
+        key=_stored_key(key),
+        phase=_PHASES[phase] if phase in _PHASES else Phase(phase),
+        title=_localized(title_en, title_es),
+        owner=owner,
+        host=host,
+        location=None if location_en is None or location_es is None else _localized(location_en, location_es),
+        start=None if starts_at is None else _local(starts_at, timezone),
+        end=None if ends_at is None else _local(ends_at, timezone),
+        timezone=timezone,
+        first_day=first_day,
+        last_day=last_day,
+        due=due,
+        activity=ActivityFacts.from_json(json.loads(activity)) if activity else None,
+    )
+
+
+def _stored_key(text: str) -> ItemKey:
+    """A stored key's ItemKey: its kind, body and name repeat in every cycle."""
+    cycle, _, rest = text.partition("/")
+    number = cycle[1:]
+    if cycle[:1] != "c" or not (number.isascii() and number.isdigit()) or len(number) > 4:
+        return ItemKey.from_string(text)  # not a key: its error names the whole text
+    try:
+        parsed = _key_rest(rest)
+    except InputError:
+        return ItemKey.from_string(text)
+    return ItemKey(int(number), parsed.kind, parsed.body, parsed.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_rest(rest: str) -> ItemKey:
+    """The kind, body and name of a key (`rest` is the key after its cycle), validated once."""
+    return ItemKey.from_string(f"c0/{rest}")
+
+
+def _local(instant: dt.datetime, timezone: str | None) -> pendulum.DateTime:
+    """A stored instant back in its own zone."""
+    assert timezone is not None
+    zone = _zone(timezone)
+    moved = instant.astimezone(zone)  # the standard library's conversion: 7x pendulum's
+    return pendulum.DateTime(
+        moved.year,
+        moved.month,
+        moved.day,
+        moved.hour,
+        moved.minute,
+        moved.second,
+        moved.microsecond,
+        tzinfo=zone,
+        fold=moved.fold,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _localized(en: str, es: str) -> Localized:
+    """One validated (frozen) text per pair: the same titles come back in every cycle,
+    and validating each again was a fifth of reading a deliverable (benchmarks/check_overdue)."""
+    return Localized(en=en, es=es)
+
+
+@functools.cache
+def _zone(name: str) -> pendulum.Timezone:
+    """A zone by name, built once: building one reads its rules (benchmarks/plan_program)."""
+    return pendulum.timezone(name)
