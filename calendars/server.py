@@ -300,12 +300,13 @@ class _Checks:
         self.version = _DataVersion(sqlite_file) if sqlite_file is not None else None
         self.checked_at: int | None = None
         """The data version read just before the last check that succeeded began."""
+        self._turn: tuple[asyncio.AbstractEventLoop, int | None] | None = None
 
     async def fresh(self) -> None:
         if (
             self.version is not None
             and self.checked_at is not None
-            and self.version.read() == self.checked_at
+            and self._version_this_turn() == self.checked_at
             and self.cache.today() == self.cache.day
         ):
             return
@@ -315,6 +316,26 @@ class _Checks:
         if self.next is None:
             self.next = asyncio.get_running_loop().create_future()
         await asyncio.shield(self.next)
+
+    def _version_this_turn(self) -> int | None:
+        """The data version, read at most once per turn of the event loop (a read is a few
+        microseconds, and a turn answers many requests at once under load).
+
+        Every request that uses the value arrived before it was read: the server reads a
+        request's bytes in one turn and starts its task (create_task, as uvicorn does) to
+        run in a later one; the value is forgotten by a callback queued when it was read,
+        which runs in the next turn before the callbacks for the bytes that turn's poll
+        finds. So a request sent after a change was committed never sees an older value.
+        """
+        assert self.version is not None
+        loop = asyncio.get_running_loop()
+        if self._turn is None or self._turn[0] is not loop:
+            self._turn = (loop, self.version.read())
+            loop.call_soon(self._forget_turn)
+        return self._turn[1]
+
+    def _forget_turn(self) -> None:
+        self._turn = None
 
     async def _run(self) -> None:
         self.running = True
@@ -521,6 +542,9 @@ class _RedactedAccessLog:
         self.access_log = access_log
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._flushing_at_shutdown(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -549,6 +573,18 @@ class _RedactedAccessLog:
             else:
                 status["code"] = 500
         self.access_log(f"{scope['method']} {redact(scope['path'])} {status['code']}")
+
+    def _flushing_at_shutdown(self, send: Any) -> Any:
+        """`send` for the lifespan, writing the waiting access lines before the app reports its
+        shutdown complete: uvicorn then ends, on SIGTERM by raising the signal again, which
+        kills the process before `feeds serve` could flush them itself."""
+
+        async def flushing(message: Any) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                self.access_log.flush()
+            await send(message)
+
+        return flushing
 
 
 def _token_in(path: str) -> str | None:

@@ -143,6 +143,47 @@ class TestDataVersion:
         assert changed.headers["etag"] != etag
         assert reads  # the change was read
 
+    def test_on_one_loop_a_change_shows_on_the_next_request_started_as_uvicorn_does(
+        self, setup: Setup
+    ) -> None:
+        """One event loop, polls that share a turn's data version: each request is started as
+        a task, as the server starts it, and one sent after a commit sees the commit."""
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        url = setup.url("deliverables")
+
+        async def get(headers: Any = ()) -> tuple[int, bytes]:
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            scope = {"type": "http", "method": "GET", "path": url, "root_path": "", "query_string": b""}
+            await asyncio.create_task(app({**scope, "headers": list(headers), "client": None}, receive, send))
+            return sent[0]["status"], dict(sent[0]["headers"])[b"etag"]
+
+        async def polls() -> list[int]:
+            _, etag = await get()
+            await get()  # after the first access is written
+            statuses = [status for status, _ in await asyncio.gather(*(get() for _ in range(20)))]
+            for key in ("read-ahead", "signed-minutes"):
+                polled = await asyncio.gather(*(get([(b"if-none-match", etag)]) for _ in range(5)))
+                assert {status for status, _ in polled} == {304}
+                setup.store.transaction(
+                    lambda s, key=key: record_deliverable_action(
+                        s, key=f"c9/deliverable/-/{key}", action=Action.submit, actor="x", now=NOW
+                    )
+                )
+                status, etag_after = await get([(b"if-none-match", etag)])
+                statuses.append(status)
+                assert etag_after != etag
+                etag = etag_after
+            return statuses
+
+        assert asyncio.run(polls()) == [200] * 22
+
     def test_revoking_shows_on_the_next_poll(self, setup: Setup) -> None:
         """A revoked subscriber's next poll is the 404, however steady the polls before."""
         for _ in range(3):
@@ -163,6 +204,28 @@ class TestDataVersion:
 
 
 class TestBufferedAccessLog:
+    def test_the_lines_are_written_before_the_app_reports_its_shutdown(self, setup: Setup) -> None:
+        """uvicorn ends the process right after the lifespan's shutdown on SIGTERM: the lines
+        waiting are written by then."""
+        stream = io.StringIO()
+        app = create_app(setup.cache, access_log=BufferedAccessLog(stream))
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        written_at_shutdown: list[str] = []
+
+        async def receive() -> dict[str, Any]:
+            return next(messages)
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                written_at_shutdown.append(stream.getvalue())
+
+        async def serve() -> None:
+            await app({"type": "http", "method": "GET", "path": "/nowhere", "headers": []}, receive, send)
+            await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+        asyncio.run(serve())
+        assert written_at_shutdown[0].endswith(" roundtable.feeds GET /nowhere 404\n")
+
     def test_a_line_is_what_logging_would_write(self) -> None:
         """The same text as `logging.Formatter(LOG_FORMAT)` for the same moment, ms truncated."""
         moment = 1_795_000_000.9996
