@@ -2,10 +2,11 @@
 
 `GET|HEAD /feeds/{token}/{audience}.ics?lang=en|es`, `GET /subscribe/{token}`,
 `GET /healthz`. A request never rebuilds a feed for nothing: built feeds are cached per
-store generation (the change log's newest id, one indexed read per request), so a
-re-plan, a recorded deliverable or a revoked subscriber shows on the very next request,
-and otherwise the cached bytes (and their gzip) are served, or a 304. Tokens are looked
-up by hash and never logged; every refusal of a token is the same 404.
+store generation (the change log's newest id, one indexed read, skipped on SQLite while
+the store's data version shows no commit), so a re-plan, a recorded deliverable or a
+revoked subscriber shows on the very next request, and otherwise the cached bytes (and
+their gzip) are served, or a 304. Tokens are looked up by hash and never logged; every
+refusal of a token is the same 404. Feed requests skip Starlette (`_FeedsFirst`).
 """
 
 from __future__ import annotations
