@@ -2,35 +2,42 @@
 
 `GET|HEAD /feeds/{token}/{audience}.ics?lang=en|es`, `GET /subscribe/{token}`,
 `GET /healthz`. A request never rebuilds a feed for nothing: built feeds are cached per
-store generation (the change log's newest id, one indexed read per request), so a
-re-plan, a recorded deliverable or a revoked subscriber shows on the very next request,
-and otherwise the cached bytes (and their gzip) are served, or a 304. Tokens are looked
-up by hash and never logged; every refusal of a token is the same 404.
+store generation (the change log's newest id, one indexed read, skipped on SQLite while
+the store's data version shows no commit), so a re-plan, a recorded deliverable or a
+revoked subscriber shows on the very next request, and otherwise the cached bytes (and
+their gzip) are served, or a 304. Tokens are looked up by hash and never logged; every
+refusal of a token is the same 404. Feed requests skip Starlette (`_FeedsFirst`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import html
 import json
 import logging
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, compile_path
 
+from calendars.accesslog import AccessLog, LoggingAccessLog
 from calendars.audience import Audience
 from calendars.catalogue import Catalogue
 from calendars.feed import FeedOptions, FeedRequest, build_feed, feed_name
@@ -79,6 +86,10 @@ class BuiltFeed:
     headers: dict[bool, dict[str, str]] = field(init=False, repr=False, compare=False)
     """The response headers without and with gzip: the same for every request, so made
     once per feed rather than per request (benchmarks/serve_feeds)."""
+    raw: dict[tuple[bool, bool | None], tuple[int, RawHeaders, bytes]] = field(
+        init=False, repr=False, compare=False
+    )
+    """The answers ready to send: see `_raw_answers`."""
 
     def __post_init__(self) -> None:
         last_modified = format_datetime(self.last_modified, usegmt=True)
@@ -93,6 +104,38 @@ class BuiltFeed:
             for gzipped in (False, True)
         }
         object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "raw", _raw_answers(self.body, self.gzipped, headers))
+
+    def answer(self, method: str, headers: _ConditionalHeaders) -> tuple[int, RawHeaders, bytes]:
+        """The status, raw headers and body for a GET or HEAD with these request headers."""
+        gzipped = "gzip" in headers.accept_encoding.lower()
+        if _not_modified(headers, self.headers[gzipped]["ETag"], self.last_modified):
+            return self.raw[gzipped, None]
+        return self.raw[gzipped, method == "HEAD"]
+
+
+RawHeaders = list[tuple[bytes, bytes]]
+FEED_TYPE = "text/calendar; charset=utf-8"
+
+
+def _raw_answers(
+    body: bytes, gzipped: bytes, headers: dict[bool, dict[str, str]]
+) -> dict[tuple[bool, bool | None], tuple[int, RawHeaders, bytes]]:
+    """Every answer a built feed gives, as ASGI sends it: by (gzip, HEAD), with None for 304.
+    Made with Starlette's Response, once per feed, so that the bytes are those it would send."""
+    answers: dict[tuple[bool, bool | None], tuple[int, RawHeaders, bytes]] = {}
+    for gzip_it, plain in headers.items():
+        content = gzipped if gzip_it else body
+        encoded = {**plain, "Content-Encoding": "gzip"} if gzip_it else plain
+        head = {**encoded, "Content-Length": str(len(content))}
+        answers[gzip_it, None] = (304, Response(status_code=304, headers=plain).raw_headers, b"")
+        answers[gzip_it, False] = (
+            200,
+            Response(content, media_type=FEED_TYPE, headers=encoded).raw_headers,
+            content,
+        )
+        answers[gzip_it, True] = (200, Response(b"", media_type=FEED_TYPE, headers=head).raw_headers, b"")
+    return answers
 
 
 class FeedCache:
@@ -122,10 +165,21 @@ class FeedCache:
         self._feeds: dict[FeedRequest, BuiltFeed] = {}
         self._accessed: dict[int, dt.datetime] = {}
         self._audiences: dict[str, Audience | None] = {}
+        self.owners = frozenset(
+            [i.slug for i in program.institutions]
+            + [b.slug for b in program.bodies]
+            + [r.slug for r in program.roles]
+        )
+        """The slugs `?owner=` may name: institutions, bodies and roles."""
 
     @property
     def generation(self) -> int:
         return self._generation
+
+    @property
+    def day(self) -> dt.date | None:
+        """The day the cache was made for (None before the first refresh)."""
+        return self._day
 
     def refresh(self) -> None:
         """Reload when the store changed (or the day did: cancelled items age out by day)."""
@@ -234,14 +288,30 @@ class _Checks:
     very next request; but the requests that arrive while one check runs share the next
     one, so 200 subscribers polling at once make a few checks, not 200 (the checks run in
     a worker thread: a slow database never blocks the server's loop).
+
+    On SQLite a request first asks `_DataVersion`, on the loop and in microseconds, whether
+    anything was committed since the last check began; if nothing was (and the day is the
+    same), the cache is current and the request needs no check at all.
     """
 
     def __init__(self, cache: FeedCache) -> None:
         self.cache = cache
         self.running = False
         self.next: asyncio.Future[None] | None = None
+        sqlite_file = cache.store.sqlite_file
+        self.version = _DataVersion(sqlite_file) if sqlite_file is not None else None
+        self.checked_at: int | None = None
+        """The data version read just before the last check that succeeded began."""
+        self._turn: tuple[asyncio.AbstractEventLoop, int | None] | None = None
 
     async def fresh(self) -> None:
+        if (
+            self.version is not None
+            and self.checked_at is not None
+            and self._version_this_turn() == self.checked_at
+            and self.cache.today() == self.cache.day
+        ):
+            return
         if not self.running:
             await self._run()
             return
@@ -249,10 +319,32 @@ class _Checks:
             self.next = asyncio.get_running_loop().create_future()
         await asyncio.shield(self.next)
 
+    def _version_this_turn(self) -> int | None:
+        """The data version, read at most once per turn of the event loop (a read is a few
+        microseconds, and a turn answers many requests at once under load).
+
+        Every request that uses the value arrived before it was read: the server reads a
+        request's bytes in one turn and starts its task (create_task, as uvicorn does) to
+        run in a later one; the value is forgotten by a callback queued when it was read,
+        which runs in the next turn before the callbacks for the bytes that turn's poll
+        finds. So a request sent after a change was committed never sees an older value.
+        """
+        assert self.version is not None
+        loop = asyncio.get_running_loop()
+        if self._turn is None or self._turn[0] is not loop:
+            self._turn = (loop, self.version.read())
+            loop.call_soon(self._forget_turn)
+        return self._turn[1]
+
+    def _forget_turn(self) -> None:
+        self._turn = None
+
     async def _run(self) -> None:
         self.running = True
         try:
+            version = self.version.read() if self.version is not None else None
             await run_in_threadpool(self.cache.refresh)
+            self.checked_at = version  # not before: a failed check must be made again
         finally:
             waiting, self.next = self.next, None
             self.running = False
@@ -268,45 +360,55 @@ class _Checks:
             waiting.set_result(None)
 
 
+class _DataVersion:
+    """SQLite's `PRAGMA data_version` on a connection of its own that never writes: it
+    changes whenever any other connection, in any process, commits to the store
+    (https://sqlite.org/pragma.html#pragma_data_version).
+
+    Why: figure 3 (benchmarks/serve_feeds): reading it is a few microseconds on the loop,
+    where the generation check costs a hop to a worker thread and a query. It never waits:
+    a busy or unreadable store reads as None, and the request makes the full check (which
+    waits, in its worker thread, or fails as it always did).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+
+    def read(self) -> int | None:
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=0,  # never wait on the loop
+                    isolation_level=None,
+                    check_same_thread=False,  # the loop's thread, whichever that is
+                )
+            row = self._connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            self.close()
+            return None
+        return int(row[0])
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 def create_app(
     cache: FeedCache,
     *,
     base_url: str | None = None,
     rate_limit: RateLimit | None = None,
     clock: Callable[[], float] | None = None,
+    access_log: AccessLog | None = None,
 ) -> Any:
     """The ASGI app. `base_url` is the public address for links (default: the request's);
-    `rate_limit` the requests allowed per client address (default `RateLimit()`)."""
-    checks = _Checks(cache)
-
-    async def feed(request: Request) -> Response:
-        """Async: a feed already built (the usual case) is answered on the server's loop,
-        without a hop to a worker thread; building one and writing an access go to one."""
-        await checks.fresh()
-        subscriber = cache.subscriber(request.path_params["token"])
-        audience_name = request.path_params["audience"]
-        if subscriber is None or audience_name not in subscriber.audiences:
-            return _not_found()  # unknown, revoked and foreign-audience requests look alike
-        audience = cache.audience(audience_name)
-        if audience is None:
-            return _not_found()  # the audience left the program after the subscriber got it
-        lang_param = request.query_params.get("lang", subscriber.lang)
-        if lang_param not in LANGS:
-            return PlainTextResponse("lang must be en or es\n", status_code=400, headers=SECURITY_HEADERS)
-        lang: Lang = "es" if lang_param == "es" else "en"
-        owner = request.query_params.get("owner")
-        if owner is not None and owner not in {i.slug for i in cache.program.institutions} | {
-            b.slug for b in cache.program.bodies
-        } | {r.slug for r in cache.program.roles}:
-            return PlainTextResponse("unknown owner\n", status_code=400, headers=SECURITY_HEADERS)
-        tasks = request.query_params.get("form") == "tasks"
-        wanted = FeedRequest(audience, lang, owner=owner, tasks=tasks)
-        built = cache.cached(wanted)
-        if built is None:
-            built = await run_in_threadpool(cache.feed, wanted)
-        if cache.due_for_touch(subscriber):
-            await run_in_threadpool(cache.touch, subscriber)
-        return _conditional(request, built)
+    `rate_limit` the requests allowed per client address (default `RateLimit()`);
+    `access_log` where the access lines go (default: the `roundtable.feeds` logger)."""
+    feeds = _Feeds(cache, _Checks(cache))
 
     def subscribe(request: Request) -> Response:
         cache.refresh()
@@ -325,7 +427,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/feeds/{token}/{audience}.ics", feed, methods=["GET", "HEAD"]),
+            Route(FEED_PATH, feeds, methods=["GET", "HEAD"]),
             Route("/subscribe/{token}", subscribe, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
@@ -338,10 +440,90 @@ def create_app(
         },
     )
     app.router.redirect_slashes = False  # a trailing slash is a 404 like any unknown path, not a redirect
+    routed = _FeedsFirst(app, feeds)
     limited = RateLimited(
-        app, rate_limit or RateLimit(), headers=SECURITY_HEADERS, clock=clock or time.monotonic
+        routed, rate_limit or RateLimit(), headers=SECURITY_HEADERS, clock=clock or time.monotonic
     )
-    return _RedactedAccessLog(limited)
+    return _RedactedAccessLog(limited, access_log or LoggingAccessLog())
+
+
+FEED_PATH = "/feeds/{token}/{audience}.ics"
+
+
+class _Feeds:
+    """`GET|HEAD /feeds/{token}/{audience}.ics` as a bare ASGI app, reached through
+    Starlette's router or straight from `_FeedsFirst` (the same code either way).
+
+    A feed already built (the usual case) is answered on the server's loop, without a hop
+    to a worker thread, from headers made once per feed; building one and writing an access
+    go to one.
+    """
+
+    def __init__(self, cache: FeedCache, checks: _Checks) -> None:
+        self.cache = cache
+        self.checks = checks
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        response = await self.answer(scope)
+        if isinstance(response, Response):
+            await response(scope, receive, send)
+            return
+        status, headers, body = response
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def answer(self, scope: Any) -> Response | tuple[int, RawHeaders, bytes]:
+        cache = self.cache
+        await self.checks.fresh()
+        params = scope["path_params"]
+        subscriber = cache.subscriber(params["token"])
+        audience_name = params["audience"]
+        if subscriber is None or audience_name not in subscriber.audiences:
+            return _not_found()  # unknown, revoked and foreign-audience requests look alike
+        audience = cache.audience(audience_name)
+        if audience is None:
+            return _not_found()  # the audience left the program after the subscriber got it
+        query = _query(scope["query_string"])
+        lang_param = query.get("lang", subscriber.lang)
+        if lang_param not in LANGS:
+            return PlainTextResponse("lang must be en or es\n", status_code=400, headers=SECURITY_HEADERS)
+        lang: Lang = "es" if lang_param == "es" else "en"
+        owner = query.get("owner")
+        if owner is not None and owner not in cache.owners:
+            return PlainTextResponse("unknown owner\n", status_code=400, headers=SECURITY_HEADERS)
+        wanted = FeedRequest(audience, lang, owner=owner, tasks=query.get("form") == "tasks")
+        built = cache.cached(wanted)
+        if built is None:
+            built = await run_in_threadpool(cache.feed, wanted)
+        if cache.due_for_touch(subscriber):
+            await run_in_threadpool(cache.touch, subscriber)
+        return built.answer(scope["method"], _ConditionalHeaders.of(scope["headers"]))
+
+
+class _FeedsFirst:
+    """Feed requests straight to `_Feeds`; everything else to the Starlette app.
+
+    Why: figure 3 of the README (benchmarks/serve_feeds) holds the feed server to 1.2x (304)
+    and 1.5x (200) of a bare ASGI app on the same uvicorn, and Starlette's request, routing
+    and two exception middlewares cost about as much as the whole answer. A GET or HEAD
+    whose path matches the feed route's own pattern is what Starlette would hand `_Feeds`
+    anyway; other methods (405), other paths (404) and the other routes still go through
+    Starlette, and a fault still reaches `_RedactedAccessLog` (a bare 500, one error line).
+    """
+
+    def __init__(self, app: Starlette, feeds: _Feeds) -> None:
+        self.app = app
+        self.feeds = feeds
+        self.pattern = compile_path(FEED_PATH)[0]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not scope.get("root_path"):
+            match = self.pattern.match(scope["path"])
+            if match is not None:
+                scope["path_params"] = match.groupdict()
+                await self.feeds(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _http_error(_request: Request, exc: Exception) -> Response:
@@ -357,10 +539,14 @@ class _RedactedAccessLog:
     could carry the path) and answered 500 with no detail; the ASGI server never sees it.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, access_log: AccessLog) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._flushing_at_shutdown(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -378,6 +564,7 @@ class _RedactedAccessLog:
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
             if secret:
                 detail = detail.replace(secret, "***")
+            self.access_log.flush()  # the lines before it stay before it
             log.error(  # noqa: TRY400 -- no traceback: its frames and messages may hold the token
                 "%s %s failed: %s", scope["method"], redact(scope["path"]), detail[:300]
             )
@@ -387,7 +574,19 @@ class _RedactedAccessLog:
                 )
             else:
                 status["code"] = 500
-        log.info("%s %s %s", scope["method"], redact(scope["path"]), status["code"])
+        self.access_log(f"{scope['method']} {redact(scope['path'])} {status['code']}")
+
+    def _flushing_at_shutdown(self, send: Any) -> Any:
+        """`send` for the lifespan, writing the waiting access lines before the app reports its
+        shutdown complete: uvicorn then ends, on SIGTERM by raising the signal again, which
+        kills the process before `feeds serve` could flush them itself."""
+
+        async def flushing(message: Any) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                self.access_log.flush()
+            await send(message)
+
+        return flushing
 
 
 def _token_in(path: str) -> str | None:
@@ -406,27 +605,44 @@ def redact(path: str) -> str:
     return "/".join(parts)
 
 
-def _conditional(request: Request, built: BuiltFeed) -> Response:
-    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
-    headers = built.headers[gzipped]
-    if _not_modified(request, headers["ETag"], built.last_modified):
-        return Response(status_code=304, headers=headers)
-    headers = dict(headers)
-    body = built.gzipped if gzipped else built.body
-    if gzipped:
-        headers["Content-Encoding"] = "gzip"
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(body))
-        return Response(b"", media_type="text/calendar; charset=utf-8", headers=headers)
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+@dataclass(frozen=True, slots=True)
+class _ConditionalHeaders:
+    """The request headers a feed's answer depends on (the first of each, as Starlette's
+    `Request.headers.get` gives it)."""
+
+    accept_encoding: str = ""
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+
+    @classmethod
+    def of(cls, raw: RawHeaders) -> _ConditionalHeaders:
+        found: dict[bytes, str] = {}
+        for name, value in raw:  # lower-case names, as ASGI servers give them and Starlette reads them
+            if name in _CONDITIONAL and name not in found:
+                found[name] = value.decode("latin-1")
+        if not found:
+            return _UNCONDITIONAL
+        return cls(
+            found.get(b"accept-encoding", ""), found.get(b"if-none-match"), found.get(b"if-modified-since")
+        )
 
 
-def _not_modified(request: Request, etag: str, last_modified: dt.datetime) -> bool:
-    if_none_match = request.headers.get("if-none-match")
+_CONDITIONAL = frozenset((b"accept-encoding", b"if-none-match", b"if-modified-since"))
+_UNCONDITIONAL = _ConditionalHeaders()
+
+
+@functools.lru_cache(maxsize=256)  # subscribers' clients send the same few query strings
+def _query(query_string: bytes) -> Mapping[str, str]:
+    """The query parameters, the last of each name winning, as in Starlette's `query_params`."""
+    return MappingProxyType(dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)))
+
+
+def _not_modified(headers: _ConditionalHeaders, etag: str, last_modified: dt.datetime) -> bool:
+    if_none_match = headers.if_none_match
     if if_none_match is not None:
         tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
         return "*" in tags or etag in tags
-    if_modified_since = request.headers.get("if-modified-since")
+    if_modified_since = headers.if_modified_since
     if if_modified_since:
         try:
             since = parsedate_to_datetime(if_modified_since)

@@ -804,6 +804,7 @@ def feeds_serve(
 
     import uvicorn
 
+    from calendars.accesslog import LOG_FORMAT, BufferedAccessLog
     from calendars.catalogue import shipped_catalogue
     from calendars.feed import FeedOptions
     from calendars.ratelimit import RateLimit
@@ -819,15 +820,19 @@ def feeds_serve(
         now=_now,
     )
     cache.refresh()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    access_log = BufferedAccessLog(sys.stderr)  # the lines logging would write, in batches
     typer.echo(f"Serving feeds from {ctx.store.description} on http://{host}:{port} (Ctrl-C stops)")
-    uvicorn.run(
-        create_app(cache, base_url=public, rate_limit=RateLimit(requests=rate_limit, per_seconds=60)),
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="warning",
+    app = create_app(
+        cache,
+        base_url=public,
+        rate_limit=RateLimit(requests=rate_limit, per_seconds=60),
+        access_log=access_log,
     )
+    try:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    finally:
+        access_log.flush()  # the last lines, once the server has stopped
 
 
 # --- subscribers -------------------------------------------------------------------------

@@ -73,3 +73,34 @@ class Setup:
 
     def url(self, audience: str = "org-sedena", token: str | None = None, query: str = "") -> str:
         return f"/feeds/{token or self.token}/{audience}.ics{query}"
+
+
+def asgi_messages(
+    app: Any, method: str, path: str, raw_path: bytes, query: bytes, headers: list[tuple[bytes, bytes]]
+) -> list[dict[str, Any]]:
+    """The ASGI messages the app sends for one request, passed byte for byte as uvicorn would
+    pass it (no client library normalizing the path first)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": raw_path,
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("192.0.2.9", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent

@@ -20,7 +20,7 @@ from calendars.server import redact
 from calendars.tokens import new_token
 from cycle.deliverable import Action
 from cycle.store.repository import record_deliverable_action, revoke_subscriber
-from tests.calendars.feedserver import NOW, Setup
+from tests.calendars.feedserver import NOW, Setup, asgi_messages
 
 
 class TestFeedRequests:
@@ -203,29 +203,7 @@ def raw_get(app: Any, raw_path: bytes) -> tuple[int, dict[str, str], bytes]:
     """A GET whose path goes to the app byte for byte, as uvicorn passes `curl --path-as-is`
     (httpx would remove the dot segments first)."""
     path, _, query = raw_path.partition(b"?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": unquote(path.decode("latin-1")),
-        "raw_path": path,
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("192.0.2.9", 50000),
-        "server": ("testserver", 80),
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
+    sent = asgi_messages(app, "GET", unquote(path.decode("latin-1")), path, query, [(b"host", b"testserver")])
     start = sent[0]
     headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])

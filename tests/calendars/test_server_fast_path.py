@@ -1,0 +1,268 @@
+"""The feed server's fast paths (figure 3, benchmarks/serve_feeds) change nothing a client or
+the log sees: feed requests straight to the feed endpoint answer byte for byte as through
+Starlette's router, with the same access lines; the store's data version lets a steady poll
+skip the generation read, yet a change or a new day shows on the very next request."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import io
+import logging
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from calendars.accesslog import LOG_FORMAT, LOGGER, BufferedAccessLog
+from calendars.ratelimit import NO_LIMIT
+from calendars.server import _FeedsFirst, create_app
+from cycle.deliverable import Action
+from cycle.store.repository import record_deliverable_action, revoke_subscriber
+from tests.calendars.feedserver import NOW, Setup, asgi_messages
+
+
+class Lines:
+    """An access log that keeps its lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+
+    def flush(self) -> None:
+        pass
+
+
+def through_starlette(app: Any) -> Any:
+    """The same app with `_FeedsFirst` taken out: every request goes through Starlette."""
+    limited = copy.copy(app.app)
+    assert isinstance(limited.app, _FeedsFirst)
+    limited.app = limited.app.app
+    outer = copy.copy(app)
+    outer.app = limited
+    return outer
+
+
+def call(app: Any, method: str, path: str, query: bytes = b"", headers: Any = ()) -> list[dict[str, Any]]:
+    return asgi_messages(app, method, path, path.encode(), query, [(b"host", b"testserver"), *headers])
+
+
+class TestFeedsFirst:
+    def test_feed_requests_answer_byte_for_byte_as_through_starlette(self, setup: Setup) -> None:
+        """Validators, gzip, HEAD, 400s, 404s and 405s: the same messages and access lines."""
+        fast_log, slow_log = Lines(), Lines()
+        fast = create_app(setup.cache, rate_limit=NO_LIMIT, access_log=fast_log)
+        slow = through_starlette(create_app(setup.cache, rate_limit=NO_LIMIT, access_log=slow_log))
+        etag, gzip_etag = (
+            setup.client.get(setup.url(), headers={"Accept-Encoding": encoding}).headers["etag"].encode()
+            for encoding in ("identity", "gzip")
+        )
+        gzip = (b"accept-encoding", b"gzip, deflate")
+        requests: list[tuple[str, str, bytes, list[tuple[bytes, bytes]]]] = [
+            ("GET", setup.url(), b"", []),
+            ("GET", setup.url(), b"lang=en&form=tasks", [gzip]),
+            ("HEAD", setup.url(), b"", []),
+            ("HEAD", setup.url(), b"", [gzip]),
+            ("GET", setup.url(), b"", [(b"if-none-match", etag)]),
+            ("GET", setup.url(), b"", [(b"if-none-match", b'W/"x", ' + gzip_etag), gzip]),
+            ("GET", setup.url(), b"", [(b"if-modified-since", b"Tue, 24 Nov 2026 15:00:00 GMT")]),
+            ("GET", setup.url(), b"", [(b"if-modified-since", b"yesterday")]),
+            ("GET", setup.url(), b"lang=fr", []),
+            ("GET", setup.url(), b"owner=nobody", []),
+            ("GET", setup.url(), b"owner=sedena&lang=es&lang=en", []),
+            ("GET", setup.url("all"), b"", []),
+            ("GET", setup.url(token="A" * 32), b"", []),
+            ("GET", setup.url("org-sedena") + "/", b"", []),
+            ("POST", setup.url(), b"", []),
+            ("GET", "/healthz", b"", []),
+        ]
+        for method, path, query, headers in requests:
+            assert call(fast, method, path, query, headers) == call(slow, method, path, query, headers), (
+                method,
+                path,
+                query,
+                headers,
+            )
+        assert fast_log.lines == slow_log.lines
+        assert len(fast_log.lines) == len(requests)
+        statuses = "200 200 200 200 304 304 304 200 400 400 200 404 404 404 405 200"
+        assert " ".join(line.rsplit(" ", 1)[1] for line in fast_log.lines) == statuses
+
+    def test_a_fault_on_the_fast_path_is_the_same_bare_500_and_lines(
+        self, setup: Setup, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A store gone bad under a feed request: the same 500 and log lines either way."""
+        fast = create_app(setup.cache)
+        slow = through_starlette(create_app(setup.cache))
+        setup.store.dispose()
+        setup.store.sqlite_file.write_bytes(b"junk " * 1000)  # type: ignore[union-attr]
+        answers, lines = [], []
+        for app in (fast, slow):
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                answers.append(call(app, "GET", setup.url()))
+            lines.append([(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOGGER])
+        assert answers[0] == answers[1]
+        assert answers[0][0]["status"] == 500
+        assert lines[0] == lines[1]
+        assert [level for level, _ in lines[0]] == ["ERROR", "INFO"]
+
+
+class TestDataVersion:
+    def count_generation_reads(self, setup: Setup) -> list[str]:
+        reads: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "max(change_log.id)" in statement:
+                reads.append(statement)
+
+        event.listen(setup.store.engine, "before_cursor_execute", count)
+        return reads
+
+    def test_steady_polls_skip_the_generation_read_and_a_change_shows_next(self, setup: Setup) -> None:
+        """Once the first access is written, polls read no generation; a deliverable recorded
+        by another connection changes the very next answer."""
+        url = setup.url("deliverables")
+        setup.client.get(url)  # the first access is written: a commit, so the next one checks
+        etag = setup.client.get(url).headers["etag"]
+        reads = self.count_generation_reads(setup)
+        polls = [setup.client.get(url, headers={"If-None-Match": etag}) for _ in range(5)]
+        assert [poll.status_code for poll in polls] == [304] * 5
+        assert reads == []
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+        changed = setup.client.get(url, headers={"If-None-Match": etag})
+        assert changed.status_code == 200
+        assert changed.headers["etag"] != etag
+        assert reads  # the change was read
+
+    def test_on_one_loop_a_change_shows_on_the_next_request_started_as_uvicorn_does(
+        self, setup: Setup
+    ) -> None:
+        """One event loop, polls that share a turn's data version: each request is started as
+        a task, as the server starts it, and one sent after a commit sees the commit."""
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        url = setup.url("deliverables")
+
+        async def get(headers: Any = ()) -> tuple[int, bytes]:
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            scope = {"type": "http", "method": "GET", "path": url, "root_path": "", "query_string": b""}
+            await asyncio.create_task(app({**scope, "headers": list(headers), "client": None}, receive, send))
+            return sent[0]["status"], dict(sent[0]["headers"])[b"etag"]
+
+        async def polls() -> list[int]:
+            _, etag = await get()
+            await get()  # after the first access is written
+            statuses = [status for status, _ in await asyncio.gather(*(get() for _ in range(20)))]
+            for key in ("read-ahead", "signed-minutes"):
+                polled = await asyncio.gather(*(get([(b"if-none-match", etag)]) for _ in range(5)))
+                assert {status for status, _ in polled} == {304}
+                setup.store.transaction(
+                    lambda s, key=key: record_deliverable_action(
+                        s, key=f"c9/deliverable/-/{key}", action=Action.submit, actor="x", now=NOW
+                    )
+                )
+                status, etag_after = await get([(b"if-none-match", etag)])
+                statuses.append(status)
+                assert etag_after != etag
+                etag = etag_after
+            return statuses
+
+        assert asyncio.run(polls()) == [200] * 22
+
+    def test_revoking_shows_on_the_next_poll(self, setup: Setup) -> None:
+        """A revoked subscriber's next poll is the 404, however steady the polls before."""
+        for _ in range(3):
+            assert setup.client.get(setup.url()).status_code == 200
+        setup.store.transaction(lambda s: revoke_subscriber(s, name="SEDENA liaison", now=NOW, actor="test"))
+        assert setup.client.get(setup.url()).status_code == 404
+
+    def test_a_new_day_rebuilds_the_feed_without_a_change(self, setup: Setup) -> None:
+        """The store is the same but the day is not: the cache is made again for the new day."""
+        day = [dt.date(2026, 11, 24)]
+        setup.cache.today = lambda: day[0]
+        for _ in range(3):
+            setup.client.get(setup.url())
+        assert setup.cache.day == dt.date(2026, 11, 24)
+        day[0] = dt.date(2026, 11, 25)
+        setup.client.get(setup.url())
+        assert setup.cache.day == dt.date(2026, 11, 25)
+
+
+class TestBufferedAccessLog:
+    def test_the_lines_are_written_before_the_app_reports_its_shutdown(self, setup: Setup) -> None:
+        """uvicorn ends the process right after the lifespan's shutdown on SIGTERM: the lines
+        waiting are written by then."""
+        stream = io.StringIO()
+        app = create_app(setup.cache, access_log=BufferedAccessLog(stream))
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        written_at_shutdown: list[str] = []
+
+        async def receive() -> dict[str, Any]:
+            return next(messages)
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                written_at_shutdown.append(stream.getvalue())
+
+        async def serve() -> None:
+            await app({"type": "http", "method": "GET", "path": "/nowhere", "headers": []}, receive, send)
+            await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+        asyncio.run(serve())
+        assert written_at_shutdown[0].endswith(" roundtable.feeds GET /nowhere 404\n")
+
+    def test_a_line_is_what_logging_would_write(self) -> None:
+        """The same text as `logging.Formatter(LOG_FORMAT)` for the same moment, ms truncated."""
+        moment = 1_795_000_000.9996
+        stream = io.StringIO()
+        line = "GET /feeds/***/all.ics 304"
+        BufferedAccessLog(stream, clock=lambda: moment)(line)
+        record = logging.LogRecord(LOGGER, logging.INFO, __file__, 1, "%s", (line,), None)
+        record.created, record.msecs = moment, int((moment - int(moment)) * 1000) + 0.0
+        assert stream.getvalue() == logging.Formatter(LOG_FORMAT).format(record) + "\n"
+
+    def test_lines_wait_at_most_the_flush_interval_on_the_loop(self) -> None:
+        """On the loop, lines are written together, within FLUSH_SECONDS of the first."""
+        stream = io.StringIO()
+        access = BufferedAccessLog(stream)
+
+        async def serve() -> tuple[str, str]:
+            access("GET /healthz 200")
+            access("GET /healthz 200")
+            before = stream.getvalue()
+            await asyncio.sleep(0.2)
+            return before, stream.getvalue()
+
+        started = time.monotonic()
+        before, after = asyncio.run(serve())
+        assert before == ""
+        assert after.count(" roundtable.feeds GET /healthz 200\n") == 2
+        assert time.monotonic() - started < 5
+
+    def test_flush_writes_what_waits(self) -> None:
+        """`feeds serve` flushes when the server stops: nothing is lost."""
+        stream = io.StringIO()
+        access = BufferedAccessLog(stream)
+
+        async def serve() -> None:
+            access("GET /healthz 200")
+
+        asyncio.run(serve())
+        assert stream.getvalue() == ""
+        access.flush()
+        assert stream.getvalue().endswith(" roundtable.feeds GET /healthz 200\n")
