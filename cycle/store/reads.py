@@ -1,7 +1,7 @@
 """What `roundtable status` reads of the store, without the ORM models.
 
 `status` must start within 1.5x of importing pendulum and sqlmodel (figure 5 of
-benchmarks/). Importing `cycle.store.models` maps the store's fifteen SQLModel tables
+benchmarks/). Importing `cycle.store.models` maps the store's fourteen SQLModel tables
 (about 0.12 s) and, through the partial index of pending deliverables, loads SQLAlchemy's
 PostgreSQL dialect even on SQLite (about 0.05 s): together about half of the command's
 own start. This module describes the columns the read path reads as lightweight Core
