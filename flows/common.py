@@ -240,17 +240,20 @@ def status_markdown(ctx: Context, board: CycleBoard) -> str:
 @store_task(name="publish-status")
 def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
     """Show the cycle in the Prefect UI: the `cycle-{n}-status` table (a row per phase), a
-    markdown summary and a progress bar of phases completed."""
+    markdown summary, a progress bar of phases completed, the `cycle-{n}-apa` table and,
+    once the cycle holds objectives, the `cycle-{n}-objectives` table."""
     ctx = context()
     board = cycle_board(ctx, number=number, as_of=as_of)
     apa = apa_state(ctx, number=number)
     description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue; {apa_line(apa)}"
     objectives = objectives_state(ctx, number=number, as_of=as_of)
-    create_table_artifact(
-        key=f"cycle-{number}-status",
-        table=status_table(board) + objective_status_rows(objectives),
-        description=description,
-    )
+    create_table_artifact(key=f"cycle-{number}-status", table=status_table(board), description=description)
+    if objectives.by_body:
+        create_table_artifact(
+            key=f"cycle-{number}-objectives",
+            table=objective_rows(objectives),
+            description=f"Cycle {number} as of {as_of}: the objectives held in the cycle, per body",
+        )
     create_markdown_artifact(
         key=f"cycle-{number}-summary",
         markdown=status_markdown(ctx, board)
@@ -330,19 +333,19 @@ def objectives_state(ctx: Context, *, number: int, as_of: dt.date) -> ObjectiveF
     return objective_figures(facts, ratings, cycle=number, as_of=as_of, program=ctx.program)
 
 
-def objective_status_rows(figures: ObjectiveFigures) -> list[dict[str, Any]]:
-    """The status table's objectives section: a row per body holding objectives, with the
-    table's own columns (`state`: counts by status; `overdue`: open past their target)."""
+def objective_rows(figures: ObjectiveFigures) -> list[dict[str, Any]]:
+    """The `cycle-{n}-objectives` table: a row per body holding objectives, its counts by
+    status and those still open past their target. (A table of its own: mixed into the
+    status table's phase rows, its counts had to borrow the phases' columns.)"""
     return [
         {
-            "phase": f"objectives: {row.key}",
-            "state": f"proposed {row.proposed} · active {row.active} · achieved {row.achieved} · "
-            f"dropped {row.dropped}",
-            "deliverables done": "",
-            "overdue": row.past_target,
-            "gate": "",
-            "handed in": "",
-            "window": "",
+            "body": row.name,
+            "proposed": row.proposed,
+            "active": row.active,
+            "achieved": row.achieved,
+            "dropped": row.dropped,
+            "open past target": row.past_target,
+            "key": row.key,
         }
         for row in figures.by_body
     ]
