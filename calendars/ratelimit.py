@@ -76,32 +76,16 @@ class ClientBuckets:
         return wait
 
 
-class RateLimited:
-    """ASGI middleware: a request over its client's limit gets 429 with Retry-After."""
-
-    def __init__(
-        self,
-        app: Any,
-        limit: RateLimit,
-        *,
-        headers: dict[str, str],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.app = app
-        self.buckets = ClientBuckets(limit, clock)
-        self.headers = headers
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self.buckets.limit.enabled:
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        wait = self.buckets.take(str(client[0]) if client else "unknown")
-        if wait > 0:
-            retry_after = str(max(1, math.ceil(wait)))
-            response = PlainTextResponse(
-                "Too Many Requests\n", status_code=429, headers={**self.headers, "Retry-After": retry_after}
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+def refusal(buckets: ClientBuckets, scope: Any, headers: dict[str, str]) -> PlainTextResponse | None:
+    """Count an HTTP request against its client's bucket: None if it may go on, else the 429
+    to answer it with (`headers` added)."""
+    if not buckets.limit.enabled:
+        return None
+    client = scope.get("client")
+    wait = buckets.take(str(client[0]) if client else "unknown")
+    if wait <= 0:
+        return None
+    retry_after = str(max(1, math.ceil(wait)))
+    return PlainTextResponse(
+        "Too Many Requests\n", status_code=429, headers={**headers, "Retry-After": retry_after}
+    )

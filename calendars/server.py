@@ -6,7 +6,7 @@ store generation (the change log's newest id, one indexed read, skipped on SQLit
 the store's data version shows no commit), so a re-plan, a recorded deliverable or a
 revoked subscriber shows on the very next request, and otherwise the cached bytes (and
 their gzip) are served, or a 304. Tokens are looked up by hash and never logged; every
-refusal of a token is the same 404. Feed requests skip Starlette (`_FeedsFirst`).
+refusal of a token is the same 404. Feed requests skip Starlette (`_Front`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from calendars.accesslog import AccessLog, LoggingAccessLog
 from calendars.audience import Audience
 from calendars.catalogue import Catalogue
 from calendars.feed import FeedOptions, FeedRequest, build_feed, feed_name
-from calendars.ratelimit import RateLimit, RateLimited
+from calendars.ratelimit import ClientBuckets, RateLimit, refusal
 from calendars.tokens import plausible, token_hash
 from cycle.errors import NotFoundError
 from cycle.program import LANGS, Lang, Program
@@ -115,7 +115,15 @@ class BuiltFeed:
 
 
 RawHeaders = list[tuple[bytes, bytes]]
+FeedRoute = tuple[str, Lang, bytes]
+"""A feed request's audience name, its subscriber's language and its query string."""
+MAX_ROUTES = 4096
 FEED_TYPE = "text/calendar; charset=utf-8"
+NOT_MODIFIED_HEADERS = ("ETag", "Cache-Control", "Vary")
+"""What a 304 carries, as RFC 9110 (15.4.5) asks: the fields of the 200 that a cache must
+update, and no other. Last-Modified guides a cache only when there is no ETag, and the
+security headers speak of content, which a 304 has none of: the client goes on using its
+stored 200, with that response's own headers. (Why it matters: figure 3 of the README.)"""
 
 
 def _raw_answers(
@@ -128,7 +136,8 @@ def _raw_answers(
         content = gzipped if gzip_it else body
         encoded = {**plain, "Content-Encoding": "gzip"} if gzip_it else plain
         head = {**encoded, "Content-Length": str(len(content))}
-        answers[gzip_it, None] = (304, Response(status_code=304, headers=plain).raw_headers, b"")
+        unchanged = {name: plain[name] for name in NOT_MODIFIED_HEADERS}
+        answers[gzip_it, None] = (304, Response(status_code=304, headers=unchanged).raw_headers, b"")
         answers[gzip_it, False] = (
             200,
             Response(content, media_type=FEED_TYPE, headers=encoded).raw_headers,
@@ -163,6 +172,8 @@ class FeedCache:
         self._tracked: list[TrackedItem] = []
         self._subscribers: dict[str, Subscriber] = {}
         self._feeds: dict[FeedRequest, BuiltFeed] = {}
+        self._routes: dict[FeedRoute, tuple[int, BuiltFeed]] = {}
+        self._epoch = 0
         self._accessed: dict[int, dt.datetime] = {}
         self._audiences: dict[str, Audience | None] = {}
         self.owners = frozenset(
@@ -195,12 +206,36 @@ class FeedCache:
                 self._tracked = tracked_items(session, cycle=None)
                 records = list_subscribers(session)
                 self._subscribers = {r.token_hash: _subscriber(r) for r in records}
-                self._feeds = {}
+                self._feeds, self._routes = {}, {}
                 self._generation, self._day = generation, today
+                self._epoch += 1  # after the feeds are dropped: see `route`
 
     def cached(self, request: FeedRequest) -> BuiltFeed | None:
         """The feed if it is built already (no work), else None."""
         return self._feeds.get(request)
+
+    @property
+    def epoch(self) -> int:
+        """Counts the times the built feeds were dropped (a change in the store, a new day)."""
+        return self._epoch
+
+    def routed(self, route: FeedRoute) -> BuiltFeed | None:
+        """The feed a request's audience, default language and query string asked for
+        last, if built since the built feeds were last dropped; else None.
+
+        Why: figure 3 (benchmarks/serve_feeds): a poll repeats its query, and parsing it
+        into a `FeedRequest` and hashing that to find the feed were a fifth of what our
+        code adds to a 304."""
+        entry = self._routes.get(route)
+        return entry[1] if entry is not None and entry[0] == self._epoch else None
+
+    def route(self, route: FeedRoute, built: BuiltFeed, epoch: int) -> None:
+        """Remember `built` for `route`; `epoch` is `self.epoch` read before `built` was
+        looked up. The feeds are dropped before the epoch moves on, so a feed found or built
+        before a drop carries the old epoch and is never given out after it."""
+        if len(self._routes) >= MAX_ROUTES:  # query strings come from clients: bound them
+            self._routes = {}
+        self._routes[route] = (epoch, built)
 
     def due_for_touch(self, subscriber: Subscriber) -> bool:
         """Whether `touch` would write (it writes at most every ACCESS_WRITE_INTERVAL)."""
@@ -302,15 +337,20 @@ class _Checks:
         self.version = _DataVersion(sqlite_file) if sqlite_file is not None else None
         self.checked_at: int | None = None
         """The data version read just before the last check that succeeded began."""
-        self._turn: tuple[asyncio.AbstractEventLoop, int | None] | None = None
+        self._turn: tuple[asyncio.AbstractEventLoop, int | None, dt.date] | None = None
+
+    def current(self) -> bool:
+        """Whether the cache is known current without a check (SQLite: no commit since the
+        last check began, and the same day). A plain call: most requests need no more."""
+        if self.version is None or self.checked_at is None:
+            return False
+        version, today = self._this_turn()
+        return version == self.checked_at and today == self.cache.day
 
     async def fresh(self) -> None:
-        if (
-            self.version is not None
-            and self.checked_at is not None
-            and self._version_this_turn() == self.checked_at
-            and self.cache.today() == self.cache.day
-        ):
+        """Return once the cache is current: at once if `current`, else after a check that
+        began after this call."""
+        if self.current():
             return
         if not self.running:
             await self._run()
@@ -319,9 +359,10 @@ class _Checks:
             self.next = asyncio.get_running_loop().create_future()
         await asyncio.shield(self.next)
 
-    def _version_this_turn(self) -> int | None:
-        """The data version, read at most once per turn of the event loop (a read is a few
-        microseconds, and a turn answers many requests at once under load).
+    def _this_turn(self) -> tuple[int | None, dt.date]:
+        """The data version and the day, read at most once per turn of the event loop (a
+        read is a few microseconds, and a turn answers many requests at once under load;
+        the local day was a tenth of what our code adds to a 304, figure 3).
 
         Every request that uses the value arrived before it was read: the server reads a
         request's bytes in one turn and starts its task (create_task, as uvicorn does) to
@@ -331,10 +372,11 @@ class _Checks:
         """
         assert self.version is not None
         loop = asyncio.get_running_loop()
-        if self._turn is None or self._turn[0] is not loop:
-            self._turn = (loop, self.version.read())
+        turn = self._turn
+        if turn is None or turn[0] is not loop:
+            turn = self._turn = (loop, self.version.read(), self.cache.today())
             loop.call_soon(self._forget_turn)
-        return self._turn[1]
+        return turn[1], turn[2]
 
     def _forget_turn(self) -> None:
         self._turn = None
@@ -434,17 +476,14 @@ def create_app(
         exception_handlers={
             404: lambda _request, _exc: _not_found(),  # no route: the same 404
             HTTPException: _http_error,  # 405 and the like, with the same headers
-            Exception: lambda _request, _exc: PlainTextResponse(  # logged by _RedactedAccessLog
+            Exception: lambda _request, _exc: PlainTextResponse(  # logged by _Front
                 "Internal Server Error\n", status_code=500, headers=SECURITY_HEADERS
             ),
         },
     )
     app.router.redirect_slashes = False  # a trailing slash is a 404 like any unknown path, not a redirect
-    routed = _FeedsFirst(app, feeds)
-    limited = RateLimited(
-        routed, rate_limit or RateLimit(), headers=SECURITY_HEADERS, clock=clock or time.monotonic
-    )
-    return _RedactedAccessLog(limited, access_log or LoggingAccessLog())
+    buckets = ClientBuckets(rate_limit or RateLimit(), clock or time.monotonic)
+    return _Front(app, feeds, buckets, access_log or LoggingAccessLog())
 
 
 FEED_PATH = "/feeds/{token}/{audience}.ics"
@@ -452,7 +491,7 @@ FEED_PATH = "/feeds/{token}/{audience}.ics"
 
 class _Feeds:
     """`GET|HEAD /feeds/{token}/{audience}.ics` as a bare ASGI app, reached through
-    Starlette's router or straight from `_FeedsFirst` (the same code either way).
+    Starlette's router or straight from `_Front` (the same code either way).
 
     A feed already built (the usual case) is answered on the server's loop, without a hop
     to a worker thread, from headers made once per feed; building one and writing an access
@@ -474,107 +513,119 @@ class _Feeds:
 
     async def answer(self, scope: Any) -> Response | tuple[int, RawHeaders, bytes]:
         cache = self.cache
-        await self.checks.fresh()
+        if not self.checks.current():
+            await self.checks.fresh()
         params = scope["path_params"]
         subscriber = cache.subscriber(params["token"])
         audience_name = params["audience"]
         if subscriber is None or audience_name not in subscriber.audiences:
             return _not_found()  # unknown, revoked and foreign-audience requests look alike
-        audience = cache.audience(audience_name)
-        if audience is None:
-            return _not_found()  # the audience left the program after the subscriber got it
-        query = _query(scope["query_string"])
-        lang_param = query.get("lang", subscriber.lang)
-        if lang_param not in LANGS:
-            return PlainTextResponse("lang must be en or es\n", status_code=400, headers=SECURITY_HEADERS)
-        lang: Lang = "es" if lang_param == "es" else "en"
-        owner = query.get("owner")
-        if owner is not None and owner not in cache.owners:
-            return PlainTextResponse("unknown owner\n", status_code=400, headers=SECURITY_HEADERS)
-        wanted = FeedRequest(audience, lang, owner=owner, tasks=query.get("form") == "tasks")
-        built = cache.cached(wanted)
+        route = (audience_name, subscriber.lang, scope["query_string"])
+        built = cache.routed(route)
         if built is None:
-            built = await run_in_threadpool(cache.feed, wanted)
+            wanted = self.wanted(*route)
+            if isinstance(wanted, Response):
+                return wanted
+            epoch = cache.epoch
+            built = cache.cached(wanted)
+            if built is None:
+                built = await run_in_threadpool(cache.feed, wanted)
+            cache.route(route, built, epoch)
         if cache.due_for_touch(subscriber):
             await run_in_threadpool(cache.touch, subscriber)
         return built.answer(scope["method"], _ConditionalHeaders.of(scope["headers"]))
 
+    def wanted(self, audience_name: str, default_lang: Lang, query_string: bytes) -> FeedRequest | Response:
+        """The feed a request asks for, or the 4xx for a query that names none."""
+        audience = self.cache.audience(audience_name)
+        if audience is None:
+            return _not_found()  # the audience left the program after the subscriber got it
+        query = _query(query_string)
+        lang_param = query.get("lang", default_lang)
+        if lang_param not in LANGS:
+            return PlainTextResponse("lang must be en or es\n", status_code=400, headers=SECURITY_HEADERS)
+        lang: Lang = "es" if lang_param == "es" else "en"
+        owner = query.get("owner")
+        if owner is not None and owner not in self.cache.owners:
+            return PlainTextResponse("unknown owner\n", status_code=400, headers=SECURITY_HEADERS)
+        return FeedRequest(audience, lang, owner=owner, tasks=query.get("form") == "tasks")
 
-class _FeedsFirst:
-    """Feed requests straight to `_Feeds`; everything else to the Starlette app.
 
-    Why: figure 3 of the README (benchmarks/serve_feeds) holds the feed server to 1.2x (304)
-    and 1.5x (200) of a bare ASGI app on the same uvicorn, and Starlette's request, routing
-    and two exception middlewares cost about as much as the whole answer. A GET or HEAD
-    whose path matches the feed route's own pattern is what Starlette would hand `_Feeds`
-    anyway; other methods (405), other paths (404) and the other routes still go through
-    Starlette, and a fault still reaches `_RedactedAccessLog` (a bare 500, one error line).
+class _Front:
+    """The app the ASGI server runs. Every HTTP request is counted against its client's rate
+    limit and gets one access line, with the token replaced by `***`: tokens never reach a
+    log. A GET or HEAD of a feed URL is answered by `_Feeds` right here; everything else
+    (other methods: 405; other paths: 404; the other routes) goes to the Starlette app.
+
+    A fault inside either is logged here as one redacted error line (no traceback, which
+    could carry the path) and answered 500 with no detail; the ASGI server never sees it.
+
+    Why feed requests skip Starlette, and why this is one class rather than three
+    middlewares: figure 3 of the README (benchmarks/serve_feeds) holds the feed server to
+    1.2x (304) and 1.5x (200) of a bare ASGI app on the same uvicorn. Starlette's request,
+    routing and two exception middlewares cost about as much as the whole answer, and each
+    middleware layer a request went through (the access line's, the rate limit's, the
+    routing's) added a call and a wrapped `send`. A GET or HEAD whose path matches the feed
+    route's own pattern is what Starlette would hand `_Feeds` anyway; a test holds both
+    ways to the same bytes and access lines (`feeds_first`, False: all through Starlette).
     """
 
-    def __init__(self, app: Starlette, feeds: _Feeds) -> None:
+    feeds_first = True
+
+    def __init__(self, app: Starlette, feeds: _Feeds, buckets: ClientBuckets, access_log: AccessLog) -> None:
         self.app = app
         self.feeds = feeds
+        self.buckets = buckets
+        self.access_log = access_log
         self.pattern = compile_path(FEED_PATH)[0]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not scope.get("root_path"):
-            match = self.pattern.match(scope["path"])
-            if match is not None:
-                scope["path_params"] = match.groupdict()
-                await self.feeds(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    headers = {**SECURITY_HEADERS, **(exc.headers or {})}
-    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=headers)
-
-
-class _RedactedAccessLog:
-    """Access log lines with the token replaced by `***`: tokens never reach a log.
-
-    A fault inside the app is logged here as one redacted error line (no traceback, which
-    could carry the path) and answered 500 with no detail; the ASGI server never sees it.
-    """
-
-    def __init__(self, app: Any, access_log: AccessLog) -> None:
-        self.app = app
-        self.access_log = access_log
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, self._flushing_at_shutdown(send))
-            return
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            lifespan = scope["type"] == "lifespan"
+            await self.app(scope, receive, self._flushing_at_shutdown(send) if lifespan else send)
             return
-        status = {"code": 0}
-
-        async def record(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
+        method = scope["method"]
+        logged = None  # the path as the access line gives it
+        status = 0
         try:
-            await self.app(scope, receive, record)
-        except Exception as exc:  # noqa: BLE001 -- any fault: one redacted line, a bare 500
-            secret = _token_in(scope["path"])
-            detail = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
-            if secret:
-                detail = detail.replace(secret, "***")
-            self.access_log.flush()  # the lines before it stay before it
-            log.error(  # noqa: TRY400 -- no traceback: its frames and messages may hold the token
-                "%s %s failed: %s", scope["method"], redact(scope["path"]), detail[:300]
-            )
-            if status["code"] == 0:
-                await PlainTextResponse("Internal Server Error\n", status_code=500, headers=SECURITY_HEADERS)(
-                    scope, receive, record
-                )
+            refused = refusal(self.buckets, scope, SECURITY_HEADERS)
+            fast = refused is None and method in _FEED_METHODS and self.feeds_first
+            match = self.pattern.match(scope["path"]) if fast and not scope.get("root_path") else None
+            if match is None:
+                relay = _Relay(send)
+                try:
+                    await (refused or self.app)(scope, receive, relay)
+                finally:
+                    status = relay.status
             else:
-                status["code"] = 500
-        self.access_log(f"{scope['method']} {redact(scope['path'])} {status['code']}")
+                scope["path_params"] = params = match.groupdict()
+                logged = f"/feeds/***/{params['audience']}.ics"  # what `redact` makes of the path
+                answer = await self.feeds.answer(scope)
+                if isinstance(answer, Response):
+                    status = answer.status_code
+                    await answer(scope, receive, send)
+                else:
+                    status, headers, body = answer
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+        except Exception as exc:  # noqa: BLE001 -- any fault: one redacted line, a bare 500
+            status = await self._fault(exc, status, scope, receive, send)
+        self.access_log(f"{method} {logged or redact(scope['path'])} {status}")
+
+    async def _fault(self, exc: Exception, status: int, scope: Any, receive: Any, send: Any) -> int:
+        """Log a fault as one redacted line; answer 500 unless the answer had begun."""
+        secret = _token_in(scope["path"])
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+        if secret:
+            detail = detail.replace(secret, "***")
+        self.access_log.flush()  # the lines before it stay before it
+        # No traceback: its frames and messages may hold the token.
+        log.error("%s %s failed: %s", scope["method"], redact(scope["path"]), detail[:300])
+        if status == 0:
+            await PlainTextResponse("Internal Server Error\n", status_code=500, headers=SECURITY_HEADERS)(
+                scope, receive, send
+            )
+        return 500
 
     def _flushing_at_shutdown(self, send: Any) -> Any:
         """`send` for the lifespan, writing the waiting access lines before the app reports its
@@ -587,6 +638,30 @@ class _RedactedAccessLog:
             await send(message)
 
         return flushing
+
+
+_FEED_METHODS = frozenset(("GET", "HEAD"))
+
+
+class _Relay:
+    """`send` that remembers the status of the answer it passed on (0: none yet)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Any) -> None:
+        self.send = send
+        self.status = 0
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
+def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = {**SECURITY_HEADERS, **(exc.headers or {})}
+    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=headers)
 
 
 def _token_in(path: str) -> str | None:
@@ -639,6 +714,8 @@ def _query(query_string: bytes) -> Mapping[str, str]:
 
 def _not_modified(headers: _ConditionalHeaders, etag: str, last_modified: dt.datetime) -> bool:
     if_none_match = headers.if_none_match
+    if if_none_match == etag:  # what a client that kept the ETag sends: no list to parse
+        return True
     if if_none_match is not None:
         tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
         return "*" in tags or etag in tags

@@ -18,7 +18,7 @@ from sqlalchemy import event
 
 from calendars.accesslog import LOG_FORMAT, LOGGER, BufferedAccessLog
 from calendars.ratelimit import NO_LIMIT
-from calendars.server import _FeedsFirst, create_app
+from calendars.server import _Front, create_app
 from cycle.deliverable import Action
 from cycle.store.repository import record_deliverable_action, revoke_subscriber
 from tests.calendars.feedserver import NOW, Setup, asgi_messages
@@ -38,20 +38,18 @@ class Lines:
 
 
 def through_starlette(app: Any) -> Any:
-    """The same app with `_FeedsFirst` taken out: every request goes through Starlette."""
-    limited = copy.copy(app.app)
-    assert isinstance(limited.app, _FeedsFirst)
-    limited.app = limited.app.app
-    outer = copy.copy(app)
-    outer.app = limited
-    return outer
+    """The same app with feed requests not answered by `_Front` itself: all go through Starlette."""
+    assert isinstance(app, _Front)
+    slow = copy.copy(app)
+    slow.feeds_first = False
+    return slow
 
 
 def call(app: Any, method: str, path: str, query: bytes = b"", headers: Any = ()) -> list[dict[str, Any]]:
     return asgi_messages(app, method, path, path.encode(), query, [(b"host", b"testserver"), *headers])
 
 
-class TestFeedsFirst:
+class TestFront:
     def test_feed_requests_answer_byte_for_byte_as_through_starlette(self, setup: Setup) -> None:
         """Validators, gzip, HEAD, 400s, 404s and 405s: the same messages and access lines."""
         fast_log, slow_log = Lines(), Lines()
@@ -201,6 +199,58 @@ class TestDataVersion:
         day[0] = dt.date(2026, 11, 25)
         setup.client.get(setup.url())
         assert setup.cache.day == dt.date(2026, 11, 25)
+
+
+class TestRoutes:
+    """A poll's audience, language and query string lead straight to its built feed, and never
+    to one built before the feeds were last dropped."""
+
+    ROUTE = ("org-sedena", "es", b"")
+
+    def test_a_poll_remembers_its_feed_and_a_new_day_forgets_it(self, setup: Setup) -> None:
+        day = [dt.date(2026, 11, 24)]
+        setup.cache.today = lambda: day[0]
+        setup.client.get(setup.url())
+        built = setup.cache.routed(self.ROUTE)
+        assert built is not None
+        setup.client.get(setup.url())
+        assert setup.cache.routed(self.ROUTE) is built
+        day[0] = dt.date(2026, 11, 25)
+        assert setup.cache.routed(self.ROUTE) is built  # nobody asked since midnight
+        setup.client.get(setup.url())
+        again = setup.cache.routed(self.ROUTE)
+        assert again is not None
+        assert again is not built  # built again for the new day
+
+    def test_a_feed_found_before_a_drop_is_not_given_out_after_it(self, setup: Setup) -> None:
+        """The race `FeedCache.route` closes: a request looked its feed up, then a change
+        dropped the feeds, then the request remembered what it had found."""
+        setup.client.get(setup.url())
+        before = setup.cache.routed(self.ROUTE)
+        assert before is not None
+        epoch = setup.cache.epoch
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+        setup.cache.refresh()
+        assert setup.cache.epoch == epoch + 1
+        setup.cache.route(self.ROUTE, before, epoch)  # late, with the epoch it read
+        assert setup.cache.routed(self.ROUTE) is None
+
+    def test_a_bad_query_is_refused_every_time_and_remembered_never(self, setup: Setup) -> None:
+        for _ in range(2):
+            assert setup.client.get(setup.url(query="?lang=fr")).status_code == 400
+        assert setup.cache.routed(("org-sedena", "es", b"lang=fr")) is None
+
+    def test_the_routes_kept_are_bounded(self, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Query strings come from clients: any number of them keep at most MAX_ROUTES."""
+        monkeypatch.setattr("calendars.server.MAX_ROUTES", 3)
+        for number in range(7):
+            response = setup.client.get(setup.url(query=f"?n={number}"))
+            assert response.status_code == 200
+            assert len(setup.cache._routes) <= 3  # the bound is the point
 
 
 class TestBufferedAccessLog:
