@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cycle.business_calendar import BusinessCalendar
@@ -55,10 +55,10 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True, slots=True)
-class Standing:
-    """Where one pending deliverable stands on `as_of`."""
+class Verdict:
+    """What the rules say of a pending deliverable of one rule and due date on `as_of`: the
+    same for every deliverable that shares them (every body's paper for one meeting)."""
 
-    item: PlannedItem
     due: dt.date
     overdue: bool
     due_soon: bool
@@ -71,15 +71,64 @@ class Standing:
     """The escalation level reached (overdue items only)."""
     first_level: Level | None = None
     """The level reached on becoming overdue (overdue items only)."""
+    rank: tuple[int, int, int, dt.date] = field(init=False, repr=False, compare=False)
+    """Sort key, most severe first: level, working days late, days late; then due date."""
+
+    def __post_init__(self) -> None:
+        level = self.level.index if self.level else -1
+        object.__setattr__(self, "rank", (-level, -self.working_days_late, -self.days_late, self.due))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where one pending deliverable stands on `as_of`: the item and its verdict.
+
+    Two fields, the verdict shared, rather than the verdict's eight copied into each: the
+    overdue check makes one per late deliverable (benchmarks/check_overdue, figure 4)."""
+
+    item: PlannedItem
+    verdict: Verdict
+
+    @property
+    def due(self) -> dt.date:
+        return self.verdict.due
+
+    @property
+    def overdue(self) -> bool:
+        return self.verdict.overdue
+
+    @property
+    def due_soon(self) -> bool:
+        return self.verdict.due_soon
+
+    @property
+    def days_late(self) -> int:
+        """Calendar days after the due date (0 when not past it)."""
+        return self.verdict.days_late
+
+    @property
+    def working_days_late(self) -> int:
+        return self.verdict.working_days_late
+
+    @property
+    def working_days_left(self) -> int:
+        """Working days in (as_of, due]; 0 once past it."""
+        return self.verdict.working_days_left
+
+    @property
+    def level(self) -> Level | None:
+        """The escalation level reached (overdue items only)."""
+        return self.verdict.level
+
+    @property
+    def first_level(self) -> Level | None:
+        """The level reached on becoming overdue (overdue items only)."""
+        return self.verdict.first_level
 
     @property
     def severity(self) -> tuple[int, int, int]:
         """Sort key, most severe first: level, working days late, days late."""
-        return (
-            -(self.level.index if self.level else -1),
-            -self.working_days_late,
-            -self.days_late,
-        )
+        return self.verdict.rank[:3]
 
     def notices(self) -> list[tuple[Notice, Level | None]]:
         """The notices this standing calls for, each with its level: due soon (no level);
@@ -96,9 +145,15 @@ class Standing:
         return said
 
 
-_Verdict = tuple[dt.date, bool, bool, int, int, int, Level | None, Level | None]
-"""A `Standing`'s fields after its item: what the rules say of one due date."""
-_UNKNOWN: _Verdict = (dt.date.min, False, False, 0, 0, 0, None, None)
+_UNKNOWN = Verdict(
+    dt.date.min,
+    overdue=False,
+    due_soon=False,
+    days_late=0,
+    working_days_late=0,
+    working_days_left=0,
+    level=None,
+)
 """Not worked out yet (a memo's default: None means nobody needs telling)."""
 
 
@@ -196,7 +251,7 @@ class Deadlines:
         item: PlannedItem,
         state: DeliverableState,
         as_of: dt.date,
-        memo: dict[tuple[str, dt.date], _Verdict | None] | None = None,
+        memo: dict[tuple[str, dt.date], Verdict | None] | None = None,
     ) -> Standing | None:
         """Where a deliverable stands on `as_of`; None when nobody needs telling (not
         pending, or neither due soon nor overdue). `memo` keeps the verdicts of one
@@ -214,29 +269,47 @@ class Deadlines:
             verdict = memo.get(memo_key, _UNKNOWN)
             if verdict is _UNKNOWN:
                 verdict = memo[memo_key] = self._verdict(self.rule(item), item.due, as_of)
-        return None if verdict is None else Standing(item, *verdict)
+        return None if verdict is None else Standing(item, verdict)
 
-    def _verdict(self, rule: DeadlineRule, due: dt.date, as_of: dt.date) -> _Verdict | None:
-        """A standing's fields after `item`, for a pending deliverable due on `due`."""
+    def _verdict(self, rule: DeadlineRule, due: dt.date, as_of: dt.date) -> Verdict | None:
+        """The verdict on a pending deliverable due on `due` under `rule`; None when nobody
+        needs telling."""
         if as_of <= due:
             left = self.calendar.working_days_between(as_of, due)
             if left > rule.reminder_working_days:
                 return None
-            return (due, False, True, 0, 0, left, None, None)
+            return Verdict(
+                due,
+                overdue=False,
+                due_soon=True,
+                days_late=0,
+                working_days_late=0,
+                working_days_left=left,
+                level=None,
+            )
         if as_of <= self._last_on_time(rule, due):
             return None  # past its due date, within its grace
         late_working = self.calendar.working_days_between(due, as_of)
         reached = [level for level in rule.levels if late_working >= level.after_working_days]
         level = reached[-1] if reached else None
-        return (due, True, False, (as_of - due).days, late_working, 0, level, rule.levels[0])
+        return Verdict(
+            due,
+            overdue=True,
+            due_soon=False,
+            days_late=(as_of - due).days,
+            working_days_late=late_working,
+            working_days_left=0,
+            level=level,
+            first_level=rule.levels[0],
+        )
 
     def standings(
         self, deliverables: Iterable[tuple[PlannedItem, DeliverableState]], as_of: dt.date
     ) -> list[Standing]:
         """The standings of every deliverable that is due soon or overdue, most severe
         first, then by due date and key."""
-        memo: dict[tuple[str, dt.date], _Verdict | None] = {}
+        memo: dict[tuple[str, dt.date], Verdict | None] = {}
         found = [
             s for item, state in deliverables if (s := self.standing(item, state, as_of, memo)) is not None
         ]
-        return sorted(found, key=lambda s: (s.severity, s.due, s.item.key.to_string()))
+        return sorted(found, key=lambda s: (s.verdict.rank, s.item.key.to_string()))

@@ -27,7 +27,7 @@ from cycle.store.models import (
     ItemRecord,
     SubscriberRecord,
 )
-from cycle.store.reads import ITEM_COLUMNS, PLANNED, planned_item_from, to_planned_item
+from cycle.store.reads import DELIVERABLE_COLUMNS, ITEM_COLUMNS, PLANNED, deliverable_from, to_planned_item
 
 # The columns that carry an item's content: a change in any of them is a new revision.
 # (The kind and body are also in the item's key, which the read path parses instead.)
@@ -297,7 +297,7 @@ def pending_deliverable_items(
     order, for a caller that sorts them itself: the sort was a quarter of the query there."""
     item = SQLModel.metadata.tables[ItemRecord.__tablename__]
     query = (
-        sa_select(*(item.columns[name] for name in ITEM_COLUMNS))
+        sa_select(*(item.columns[name] for name in DELIVERABLE_COLUMNS))
         .select_from(item)
         .join(DeliverableRecord, col(DeliverableRecord.item_id) == col(ItemRecord.id))
         .where(col(DeliverableRecord.state) == DeliverableState.pending.value)
@@ -309,7 +309,7 @@ def pending_deliverable_items(
         query = query.where(col(ItemRecord.due) <= due_by)
     if ordered:
         query = query.order_by(col(ItemRecord.due), col(ItemRecord.key))
-    return [planned_item_from(*row) for row in session.connection().execute(query).all()]
+    return [deliverable_from(*row) for row in session.connection().execute(query).all()]
 
 
 def record_deliverable_action(
