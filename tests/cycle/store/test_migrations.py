@@ -69,6 +69,22 @@ def test_naive_datetimes_are_refused_at_the_column() -> None:
         column.process_bind_param(dt.datetime(2026, 1, 1, 9, 0), None)  # type: ignore[arg-type]  # noqa: DTZ001
 
 
+def test_the_column_converts_each_value_for_its_own_dialect_however_often_bound() -> None:
+    """The one-value memo (figure 1) gives back only what that very value became on that
+    dialect: a naive value bound after an aware one is still refused."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    column = UTCDateTime()
+    mexico = dt.timezone(dt.timedelta(hours=-6))
+    instant = dt.datetime(2026, 1, 1, 9, 0, tzinfo=mexico)
+    lite, post = sqlite.dialect(), postgresql.dialect()
+    for _ in range(2):
+        assert column.process_bind_param(instant, lite) == dt.datetime(2026, 1, 1, 15, 0)  # noqa: DTZ001
+        assert column.process_bind_param(instant, post) == dt.datetime(2026, 1, 1, 15, 0, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="naive datetime"):
+        column.process_bind_param(instant.replace(tzinfo=None), lite)
+
+
 def test_a_store_at_the_first_schema_is_asked_to_migrate_and_keeps_its_data(database_url: str) -> None:
     """A store made at schema 0001 with a plan in it: status asks for init; init migrates it
     and the plan is still there."""
