@@ -198,3 +198,15 @@ def due_item(
     for empty in _EMPTY_WHEN_DUE:
         empty(item, None)
     return item
+
+
+_ALL_ITEM_SETTERS = tuple(_set_item[name] for name in _ITEM_SLOTS)
+
+
+def stored_item(*fields: object) -> PlannedItem:
+    """`PlannedItem(*fields)` with every field given in order, made as `stored_key` makes
+    keys: the read-back of a plan makes one per item (figure 1)."""
+    item = _new(PlannedItem)
+    for setter, value in zip(_ALL_ITEM_SETTERS, fields, strict=True):
+        setter(item, value)
+    return item

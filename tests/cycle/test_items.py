@@ -5,9 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pendulum
 import pytest
 
-from cycle.items import _ITEM_SLOTS, _KEY_SLOTS, ItemKey, ItemKind, PlannedItem, due_item, stored_key
+from cycle.items import (
+    _ITEM_SLOTS,
+    _KEY_SLOTS,
+    ActivityFacts,
+    ItemKey,
+    ItemKind,
+    PlannedItem,
+    due_item,
+    stored_item,
+    stored_key,
+)
 from cycle.program import Localized, Phase
 
 
@@ -39,3 +50,27 @@ def test_due_item_is_the_constructors_item_with_every_other_field_empty() -> Non
     assert all(getattr(made, name) == getattr(built, name) for name in _ITEM_SLOTS)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.owner = "x"  # type: ignore[misc]
+
+
+def test_stored_item_is_the_constructors_item_field_for_field() -> None:
+    zone = pendulum.timezone("America/Mexico_City")
+    fields = (
+        ItemKey(9, ItemKind.meeting, "sst-army", "meeting-1"),
+        Phase.group_meetings,
+        Localized(en="SST Army 1", es="CEE Ejército 1"),
+        "sst-army",
+        "sedena",
+        Localized(en="Mexico City", es="Ciudad de México"),
+        pendulum.datetime(2026, 3, 10, 9, 0, tz=zone),
+        pendulum.datetime(2026, 3, 12, 17, 0, tz=zone),
+        "America/Mexico_City",
+        None,
+        None,
+        None,
+        ActivityFacts(kind="sst", line_of_effort="readiness"),
+    )
+    made, built = stored_item(*fields), PlannedItem(*fields)  # type: ignore[arg-type]
+    assert made == built
+    assert hash(made) == hash(built)
+    with pytest.raises(ValueError, match="zip"):
+        stored_item(*fields[:-1])  # every field, or none made
