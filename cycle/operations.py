@@ -109,7 +109,7 @@ def plan(ctx: Context, *, number: int, now: dt.datetime, actor: str) -> tuple[Pl
     with _collector_paused():  # thousands of rows and items, no cycles among them (figure 1)
         report = ctx.store.transaction(work)
         with ctx.store.session() as session:
-            return report, tracked_items(session, cycle=number)
+            return report, tracked_items(session, cycle=number, known=report.planned)
 
 
 def record(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pendulum
@@ -80,9 +81,17 @@ def planned_cycle_numbers(session: Session | Connection) -> list[int]:
     return [row.number for row in session.execute(select(number).order_by(number))]
 
 
-def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
+def tracked_items(
+    session: Session, *, cycle: int | None, known: Mapping[str, PlannedItem] | None = None
+) -> list[TrackedItem]:
     """Every item of a cycle (or of all cycles) with its status: cancelled, a deliverable or
     gate state, or planned; its revision and the time of its last change.
+
+    `known` are items whose stored content the caller knows already, by key (a plan just
+    applied: `PlanReport.planned`): for them only the status columns are read. Why: the
+    read-back that `roundtable plan` prints was a sixth of planning (figure 1), most of it
+    parsing again the titles, places and instants just written. tests/cycle/store/
+    test_reads.py holds the result equal to a full read.
 
     Reads plain rows, not ORM objects: building three objects per item cost more than
     the rest of a re-plan's read-back (benchmarks/plan_program). For the same reason the
@@ -90,9 +99,10 @@ def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
     was half of the read-back that `roundtable plan` prints, figure 1), and reads only the
     columns it returns."""
     item, deliverable, gate = PLANNED_ITEM.c, DELIVERABLE.c, GATE.c
+    identity = [item.key] if known is not None else [item[name] for name in ITEM_COLUMNS]
     query = (
         select(
-            *(item[name] for name in ITEM_COLUMNS),
+            *identity,
             item.status,
             item.revision,
             item.updated_at,
@@ -111,6 +121,10 @@ def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
     if cycle is not None:
         query = query.where(item.cycle == cycle)
     session.flush()  # what `session.execute` would do first: pending changes are read back
+    rows = session.connection().execute(query).all()  # at once: row by row cost a fifth more
+    if known is not None:
+        missing = [row[0] for row in rows if row[0] not in known]  # cancelled by the plan
+        known = {**known, **_stored_items(session, missing)} if missing else known
     tracked = []
     for (
         *content,
@@ -121,7 +135,7 @@ def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
         deliverable_updated,
         gate_state,
         gate_updated,
-    ) in session.connection().execute(query).all():  # fetched at once: row by row cost a fifth more
+    ) in rows:
         state, updated = (
             (deliverable_state, deliverable_updated)
             if deliverable_state is not None
@@ -129,9 +143,16 @@ def tracked_items(session: Session, *, cycle: int | None) -> list[TrackedItem]:
         )
         status = CANCELLED if item_status == CANCELLED else (state if state is not None else PLANNED)
         changed = max(item_updated, updated) if updated is not None else item_updated
-        built = planned_item_from(*content)
+        built = planned_item_from(*content) if known is None else known[content[0]]
         tracked.append(TrackedItem(item=built, status=status, revision=revision, changed_at=changed))
     return tracked
+
+
+def _stored_items(session: Session, keys: list[str]) -> dict[str, PlannedItem]:
+    """The items stored under `keys`, by key."""
+    item = PLANNED_ITEM.c
+    query = select(*(item[name] for name in ITEM_COLUMNS)).where(item.key.in_(keys))
+    return {row[0]: planned_item_from(*row) for row in session.connection().execute(query).all()}
 
 
 def to_planned_item(row: Any) -> PlannedItem:

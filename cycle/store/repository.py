@@ -44,6 +44,8 @@ class PlanReport:
     cancelled: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
+    planned: dict[str, PlannedItem] = field(default_factory=dict, repr=False)
+    """Every item of the plan applied, by key: what the store now holds for each of them."""
 
     @property
     def changed(self) -> bool:
@@ -170,6 +172,7 @@ def apply_plan(session: Session, *, plan: CyclePlan, now: dt.datetime, actor: st
     logged: list[dict[str, Any]] = []
     for item in plan.items:
         key = item.key.to_string()
+        report.planned[key] = item
         values = item_columns(item)
         row = existing.pop(key, None)
         if row is None:

@@ -106,6 +106,27 @@ class TestPlanning:
             actions = [c.action for c in change_log(session, item_key=key)]
         assert actions == ["planned", "replanned"]
 
+    def test_the_read_back_of_a_plan_is_a_full_read_of_the_store(
+        self, store: Store, program: Program
+    ) -> None:
+        """What `plan` returns (the status columns read, the items the plan just wrote taken
+        from it) is what reading every column gives: with progress recorded, and with items
+        the plan cancelled, read from the store."""
+        _plan(store, program)
+        with store.session() as session:
+            record_deliverable_action(
+                session, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="test", now=T1
+            )
+            session.commit()
+        paused = _with_body(program, "wg-logistics", status=BodyStatus.proposed)
+        report = _plan(store, paused, now=T2)
+        with store.session() as session:
+            quick = tracked_items(session, cycle=9, known=report.planned)
+            full = tracked_items(session, cycle=9)
+        assert quick == full
+        assert sum(t.status == "cancelled" for t in quick) == len(report.cancelled) == 20
+        assert {t.status for t in quick} >= {"planned", "pending", "submitted", "cancelled"}
+
     def test_an_item_that_leaves_the_plan_is_cancelled_and_comes_back_restored(
         self, store: Store, program: Program
     ) -> None:
