@@ -131,7 +131,10 @@ async def _subscriber(port: int, path: str, *, conditional: bool, until: float, 
                 break
             started = time.perf_counter()
             writer.write(request)
-            status, _, _ = await asyncio.wait_for(_response(reader), REQUEST_TIMEOUT)
+            # asyncio.timeout, not wait_for: wait_for makes a task per request, a cost of the
+            # subscribers that the servers would otherwise wait on.
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                status, _, _ = await _response(reader)
             phase.latencies.append(time.perf_counter() - started)
             if status != expected:
                 phase.errors.append(f"status {status}")

@@ -476,7 +476,14 @@ def visit_days(calendar: BusinessCalendar, exercise: Activity, days: int) -> tup
 
 
 def _at(day: dt.date, time: dt.time, zone: str) -> pendulum.DateTime:
-    return pendulum.datetime(day.year, day.month, day.day, time.hour, time.minute, tz=zone)
+    return pendulum.datetime(day.year, day.month, day.day, time.hour, time.minute, tz=_timezone(zone))
+
+
+@functools.cache
+def _timezone(name: str) -> pendulum.Timezone:
+    """A zone by name, looked up once: given a name, pendulum looks it up for every instant,
+    a quarter of making one (figure 1: two instants per meeting)."""
+    return pendulum.timezone(name)
 
 
 @functools.lru_cache(maxsize=4096)
