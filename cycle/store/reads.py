@@ -91,7 +91,7 @@ def tracked_items(
     applied: `PlanReport.planned`): for them only the status columns are read. Why: the
     read-back that `roundtable plan` prints was a sixth of planning (figure 1), most of it
     parsing again the titles, places and instants just written. tests/cycle/store/
-    test_reads.py holds the result equal to a full read.
+    test_repository.py holds the result equal to a full read.
 
     Reads plain rows, not ORM objects: building three objects per item cost more than
     the rest of a re-plan's read-back (benchmarks/plan_program). For the same reason the
