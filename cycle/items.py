@@ -7,6 +7,7 @@ is the item's iCalendar UID and what people type on the command line.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,14 @@ import pendulum
 
 from cycle.errors import InputError
 from cycle.program import Localized, Phase
+
+
+@functools.cache
+def zone_named(name: str) -> pendulum.Timezone:
+    """An IANA zone by name, built once per process: building one reads its rules, and
+    pendulum given a name looks it up again for every instant (a quarter of the schedule,
+    figure 1 of benchmarks/plan_program; the read-back puts each instant back in its zone)."""
+    return pendulum.timezone(name)
 
 
 class ItemKind(StrEnum):

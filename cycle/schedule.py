@@ -21,7 +21,7 @@ import pendulum
 from cycle.apa import Activity, ApaPlan
 from cycle.business_calendar import BusinessCalendar, business_calendar
 from cycle.cycles import Cycle, cycle_by_number
-from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem
+from cycle.items import ActivityFacts, ItemKey, ItemKind, PlannedItem, zone_named
 from cycle.program import (
     LANGS,
     Anchor,
@@ -476,14 +476,7 @@ def visit_days(calendar: BusinessCalendar, exercise: Activity, days: int) -> tup
 
 
 def _at(day: dt.date, time: dt.time, zone: str) -> pendulum.DateTime:
-    return pendulum.datetime(day.year, day.month, day.day, time.hour, time.minute, tz=_timezone(zone))
-
-
-@functools.cache
-def _timezone(name: str) -> pendulum.Timezone:
-    """A zone by name, looked up once: given a name, pendulum looks it up for every instant,
-    a quarter of making one (figure 1: two instants per meeting)."""
-    return pendulum.timezone(name)
+    return pendulum.datetime(day.year, day.month, day.day, time.hour, time.minute, tz=zone_named(zone))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from sqlmodel.sql.sqltypes import AutoString
 
 from cycle.errors import InputError
-from cycle.items import ActivityFacts, ItemKey, PlannedItem, due_item, stored_item, stored_key
+from cycle.items import ActivityFacts, ItemKey, PlannedItem, due_item, stored_item, stored_key, zone_named
 from cycle.program import Localized, Phase
 from cycle.status import CANCELLED, TrackedItem
 from cycle.store.types import UTCDateTime
@@ -278,7 +278,7 @@ def _key_rest(rest: str) -> ItemKey:
 def _local(instant: dt.datetime, timezone: str | None) -> pendulum.DateTime:
     """A stored instant back in its own zone."""
     assert timezone is not None
-    zone = _zone(timezone)
+    zone = zone_named(timezone)
     moved = instant.astimezone(zone)  # the standard library's conversion: 7x pendulum's
     return pendulum.DateTime(
         moved.year,
@@ -298,9 +298,3 @@ def _localized(en: str, es: str) -> Localized:
     """One validated (frozen) text per pair: the same titles come back in every cycle,
     and validating each again was a fifth of reading a deliverable (benchmarks/check_overdue)."""
     return Localized(en=en, es=es)
-
-
-@functools.cache
-def _zone(name: str) -> pendulum.Timezone:
-    """A zone by name, built once: building one reads its rules (benchmarks/plan_program)."""
-    return pendulum.timezone(name)
