@@ -61,11 +61,21 @@ def icaljs_files(icaljs: Callable[[bytes], dict[str, Any]]) -> Callable[[list[Pa
     return parse
 
 
-@pytest.fixture
-def setup(tmp_path: Path, program: Program) -> Iterator[Setup]:
-    """The feed server on a fresh SQLite store with cycle 9 planned and one subscriber."""
-    store = Store.from_url(f"sqlite:///{tmp_path / 'roundtable.db'}")
+def _setup(url: str, program: Program) -> Iterator[Setup]:
+    store = Store.from_url(url)
     store.migrate()
     store.transaction(lambda s: apply_plan(s, plan=plan_cycle(program, 9), now=NOW, actor="test"))
     yield Setup(store, program)
     store.dispose()
+
+
+@pytest.fixture
+def setup(sqlite_url: str, program: Program) -> Iterator[Setup]:
+    """The feed server on a fresh SQLite store with cycle 9 planned and one subscriber."""
+    yield from _setup(sqlite_url, program)
+
+
+@pytest.fixture
+def setup_on(database_url: str, program: Program) -> Iterator[Setup]:
+    """The same on SQLite, then on the real PostgreSQL (which has no data version to read)."""
+    yield from _setup(database_url, program)

@@ -18,7 +18,7 @@ from sqlalchemy import event
 
 from calendars.accesslog import LOG_FORMAT, LOGGER, BufferedAccessLog
 from calendars.ratelimit import NO_LIMIT
-from calendars.server import _Front, create_app
+from calendars.server import ACCESS_WRITE_INTERVAL, _Feeds, _Front, create_app
 from cycle.deliverable import Action
 from cycle.store.repository import record_deliverable_action, revoke_subscriber
 from tests.calendars.feedserver import NOW, Setup, asgi_messages
@@ -78,17 +78,18 @@ class TestFront:
             ("POST", setup.url(), b"", []),
             ("GET", "/healthz", b"", []),
         ]
-        for method, path, query, headers in requests:
-            assert call(fast, method, path, query, headers) == call(slow, method, path, query, headers), (
-                method,
-                path,
-                query,
-                headers,
-            )
+        for _ in range(2):  # the second time, the feed answers come from `FeedCache.ready`
+            for method, path, query, headers in requests:
+                assert call(fast, method, path, query, headers) == call(slow, method, path, query, headers), (
+                    method,
+                    path,
+                    query,
+                    headers,
+                )
         assert fast_log.lines == slow_log.lines
-        assert len(fast_log.lines) == len(requests)
+        assert len(fast_log.lines) == 2 * len(requests)
         statuses = "200 200 200 200 304 304 304 200 400 400 200 404 404 404 405 200"
-        assert " ".join(line.rsplit(" ", 1)[1] for line in fast_log.lines) == statuses
+        assert " ".join(line.rsplit(" ", 1)[1] for line in fast_log.lines) == f"{statuses} {statuses}"
 
     def test_a_fault_on_the_fast_path_is_the_same_bare_500_and_lines(
         self, setup: Setup, caplog: pytest.LogCaptureFixture
@@ -251,6 +252,123 @@ class TestRoutes:
             response = setup.client.get(setup.url(query=f"?n={number}"))
             assert response.status_code == 200
             assert len(setup.cache._routes) <= 3  # the bound is the point
+
+
+class TestPolls:
+    """A poll the same as one answered before (path, query, method, headers) is given the
+    same answer from memory (`FeedCache.ready`), until anything it depends on changes."""
+
+    @staticmethod
+    def count_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The requests that went the long way (`_Feeds.answer`)."""
+        answered: list[str] = []
+        answer = _Feeds.answer
+
+        async def counting(feeds: _Feeds, scope: Any) -> Any:
+            answered.append(scope["path"])
+            return await answer(feeds, scope)
+
+        monkeypatch.setattr(_Feeds, "answer", counting)
+        return answered
+
+    def test_a_repeated_poll_is_answered_from_memory(
+        self, setup: Setup, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        answered = self.count_answers(monkeypatch)
+        log = Lines()
+        app = create_app(setup.cache, rate_limit=NO_LIMIT, access_log=log)
+        first = call(app, "GET", setup.url())
+        etag = (b"if-none-match", dict(first[0]["headers"])[b"etag"])
+        assert [call(app, "GET", setup.url()) for _ in range(3)] == [first] * 3
+        assert [call(app, "GET", setup.url(), headers=[etag])[0]["status"] for _ in range(3)] == [304] * 3
+        assert call(app, "HEAD", setup.url())[1]["body"] == b""  # HEAD is not GET
+        assert len(answered) == 3  # the first GET, the first conditional GET, the HEAD
+        assert log.lines[-1] == "HEAD /feeds/***/org-sedena.ics 200"
+        assert set(log.lines[:4]) == {"GET /feeds/***/org-sedena.ics 200"}
+
+    def test_the_access_is_written_again_when_it_is_due(
+        self, setup: Setup, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A remembered answer does not skip the write of the subscriber's last access."""
+        from cycle.store.repository import list_subscribers
+
+        answered = self.count_answers(monkeypatch)
+        clock = [NOW]
+        setup.cache.now = lambda: clock[0]
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+
+        def last_access() -> dt.datetime | None:
+            with setup.store.session() as session:
+                [record] = list_subscribers(session)
+                return record.last_access_at
+
+        call(app, "GET", setup.url())
+        clock[0] = NOW + ACCESS_WRITE_INTERVAL - dt.timedelta(seconds=1)
+        call(app, "GET", setup.url())
+        assert last_access() == NOW
+        assert len(answered) == 1  # the write of the access changed no generation
+        clock[0] = NOW + ACCESS_WRITE_INTERVAL
+        call(app, "GET", setup.url())
+        assert last_access() == NOW + ACCESS_WRITE_INTERVAL
+        assert len(answered) == 2
+
+    def test_an_answer_made_before_the_feeds_were_dropped_is_not_given_after(self, setup: Setup) -> None:
+        """The race `FeedCache.remember` closes, as `route` does: an answer made from the
+        feeds as they were, remembered after a change dropped them."""
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        scope = {"path": setup.url(), "method": "GET", "headers": [(b"host", b"testserver")]}
+        call(app, "GET", setup.url())
+        ready = setup.cache.ready(scope)
+        assert ready is not None
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+        setup.cache.refresh()
+        assert setup.cache.ready(scope) is None
+        setup.cache.remember(scope, ready)  # late, with the epoch it read
+        assert setup.cache.ready(scope) is None
+
+    def test_a_change_and_a_revocation_show_on_the_next_poll(
+        self, setup_on: Setup, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """On both stores: steady polls come from memory; a recorded deliverable changes the
+        very next answer, and a revocation refuses the very next poll."""
+        setup = setup_on
+        answered = self.count_answers(monkeypatch)
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        url = setup.url("deliverables")
+        first = call(app, "GET", url)
+        etag = (b"if-none-match", dict(first[0]["headers"])[b"etag"])
+        assert [call(app, "GET", url, headers=[etag])[0]["status"] for _ in range(4)] == [304] * 4
+        assert len(answered) == 2
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+        changed = call(app, "GET", url, headers=[etag])
+        assert changed[0]["status"] == 200
+        assert changed[1]["body"] != first[1]["body"]
+        assert call(app, "GET", url, headers=[etag])[0]["status"] == 200  # remembered: the new answer
+        setup.store.transaction(lambda s: revoke_subscriber(s, name="SEDENA liaison", now=NOW, actor="test"))
+        assert call(app, "GET", url, headers=[etag])[0]["status"] == 404
+
+    def test_headers_as_lists_are_answered_and_not_remembered(self, setup: Setup) -> None:
+        """ASGI allows each header as a two-item list: unhashable, so never remembered."""
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        for _ in range(2):
+            assert call(app, "GET", setup.url(), headers=[[b"accept", b"text/calendar"]])[0]["status"] == 200
+        assert len(setup.cache._polls) == 0
+
+    def test_the_polls_kept_are_bounded(self, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Paths and headers come from clients: any number of them keep at most MAX_POLLS."""
+        monkeypatch.setattr("calendars.server.MAX_POLLS", 3)
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        for number in range(7):
+            assert call(app, "GET", setup.url(), headers=[(b"x-n", str(number).encode())])[0]["status"] == 200
+            assert 1 <= len(setup.cache._polls) <= 3  # the bound is the point
 
 
 class TestBufferedAccessLog:
