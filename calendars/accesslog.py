@@ -5,9 +5,10 @@ Why the batches: figure 3 of the README (benchmarks/serve_feeds) holds the serve
 1.2x of a bare ASGI app on the same uvicorn, and a line through `logging` (a LogRecord, the
 caller's frame, the time formatted, a write and a flush of stderr) cost about a quarter of
 what our app adds to a 304. `BufferedAccessLog` writes the very same text, as
-`logging.Formatter(LOG_FORMAT)` would format it, but makes each line with one f-string
-and writes all lines of a moment with one write and one flush: at most `FLUSH_SECONDS`
-after the first of them, at once when `MAX_LINES` wait, and when the server stops.
+`logging.Formatter(LOG_FORMAT)` would format it, but keeps each line with its moment and
+formats them all when it writes them, with one write and one flush: at most
+`FLUSH_SECONDS` after the first of them, at once when `MAX_LINES` wait, and when the
+server stops.
 """
 
 from __future__ import annotations
@@ -60,18 +61,16 @@ class BufferedAccessLog:
         self.stream = stream
         self.clock = clock
         self._lines: list[str] = []
+        self._moments: list[float] = []
+        """When each waiting line was recorded: the time is formatted when it is written,
+        off the request's path (figure 3)."""
         self._timer: asyncio.TimerHandle | None = None
         self._second = -1
         self._stamp = ""
 
     def __call__(self, line: str) -> None:
-        now = self.clock()
-        second = int(now)
-        if second != self._second:  # strftime once a second, not once a line
-            self._second = second
-            self._stamp = time.strftime(logging.Formatter.default_time_format, time.localtime(now))
-        # The milliseconds as logging's LogRecord takes them: truncated, not rounded.
-        self._lines.append(f"{self._stamp},{int((now - second) * 1000):03d} {LOGGER} {line}\n")
+        self._moments.append(self.clock())
+        self._lines.append(line)
         if len(self._lines) >= MAX_LINES:
             self.flush()
         elif self._timer is None:
@@ -82,13 +81,22 @@ class BufferedAccessLog:
                 return
             self._timer = loop.call_later(FLUSH_SECONDS, self.flush)
 
+    def _text(self, now: float, line: str) -> str:
+        second = int(now)
+        if second != self._second:  # strftime once a second, not once a line
+            self._second = second
+            self._stamp = time.strftime(logging.Formatter.default_time_format, time.localtime(now))
+        # The milliseconds as logging's LogRecord takes them: truncated, not rounded.
+        return f"{self._stamp},{int((now - second) * 1000):03d} {LOGGER} {line}\n"
+
     def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if not self._lines:
             return
-        text, self._lines = "".join(self._lines), []
+        lines, moments, self._lines, self._moments = self._lines, self._moments, [], []
+        text = "".join(map(self._text, moments, lines))
         # A closed or broken stderr must not fail requests; logging's handlers carry on too.
         with contextlib.suppress(OSError, ValueError):
             self.stream.write(text)

@@ -155,16 +155,24 @@ def _raw_answers(
 
 @dataclass(frozen=True, slots=True)
 class Ready:
-    """The answer a poll got, to give again to the same poll (`FeedCache.ready`)."""
+    """The answer a poll got, to give again to the same poll (`FeedCache.ready`): its two
+    ASGI messages and its access line, as they were sent and written the first time."""
 
     epoch: int
     touch_due: dt.datetime
     """When the subscriber's access is next to be written (the poll then goes the long way)."""
     status: int
-    headers: RawHeaders
-    body: bytes
-    logged: str
-    """The path as the access line gives it."""
+    start: dict[str, Any]
+    body: dict[str, Any]
+    line: str
+
+    @classmethod
+    def of(
+        cls, epoch: int, touch_due: dt.datetime, answer: tuple[int, RawHeaders, bytes], line: str
+    ) -> Ready:
+        status, headers, body = answer
+        start = {"type": "http.response.start", "status": status, "headers": headers}
+        return cls(epoch, touch_due, status, start, {"type": "http.response.body", "body": body}, line)
 
 
 class FeedCache:
@@ -590,8 +598,8 @@ class _Feeds:
         answer = built.answer(scope["method"], _ConditionalHeaders.of(scope["headers"]))
         touch_due = cache.touch_due(subscriber)
         if touch_due is not None:
-            logged = f"/feeds/***/{audience_name}.ics"
-            cache.remember(scope, Ready(epoch, touch_due, *answer, logged))
+            line = f"{scope['method']} /feeds/***/{audience_name}.ics {answer[0]}"  # as `_Front` logs it
+            cache.remember(scope, Ready.of(epoch, touch_due, answer, line))
         return answer
 
     def wanted(self, audience_name: str, default_lang: Lang, query_string: bytes) -> FeedRequest | Response:
@@ -660,10 +668,10 @@ class _Front:
                     await self.checks.fresh()
                     ready = self.cache.ready(scope)
                 if ready is not None:  # a poll the same as one answered before, nothing changed
-                    logged, status = ready.logged, ready.status
-                    await send({"type": "http.response.start", "status": status, "headers": ready.headers})
-                    await send({"type": "http.response.body", "body": ready.body})
-                    self.access_log(f"{method} {logged} {status}")
+                    status = ready.status
+                    await send(ready.start)
+                    await send(ready.body)
+                    self.access_log(ready.line)
                     return
                 match = self.pattern.match(scope["path"])
             if match is None:
