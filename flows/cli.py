@@ -800,6 +800,7 @@ def feeds_serve(
     """Serve subscribers' private feeds and subscription pages (ASGI on uvicorn)."""
     public = _base_url(base_url, "--base-url") if base_url is not None else None
     ctx = _context(reads_only=True)
+    import gc
     import logging
 
     import uvicorn
@@ -829,6 +830,11 @@ def feeds_serve(
         rate_limit=RateLimit(requests=rate_limit, per_seconds=60),
         access_log=access_log,
     )
+    # What is loaded by now (the program, the catalogue, the cache, the libraries: some
+    # 100,000 objects) lives as long as the server. Python's full collections walked all of
+    # it, holding every request 40-60 ms each time (the p99 of figure 3); frozen, they skip it.
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
     finally:
