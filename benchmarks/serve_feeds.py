@@ -111,6 +111,11 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    until: float = 0.0
+    """When the timed polls stop (monotonic), set when they start."""
+    waiting: int = 0
+    """Subscribers not yet connected with their first answer in hand."""
+    go: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def per_second(self) -> float:
@@ -119,6 +124,12 @@ class Phase:
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+    def arrived(self) -> None:
+        """One subscriber is ready to poll (or failed): the last one starts the clock."""
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.go.set()
 
 
 async def _response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
@@ -135,23 +146,26 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], 
     return status, headers, body
 
 
-async def _subscriber(port: int, path: str, *, conditional: bool, until: float, phase: Phase) -> None:
+async def _subscriber(port: int, path: str, *, conditional: bool, phase: Phase) -> None:
+    """Connect and fetch the feed once (untimed: the ETag a calendar client keeps), wait for
+    every other subscriber to have done so, then poll until the phase ends."""
+    writer = None
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError as exc:
-        phase.errors.append(f"connect: {exc}")
-        return
-    base = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: roundtable-benchmark\r\n"
-    try:
-        writer.write((base + "\r\n").encode("ascii"))
-        status, headers, _ = await asyncio.wait_for(_response(reader), REQUEST_TIMEOUT)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            base = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: roundtable-benchmark\r\n"
+            writer.write((base + "\r\n").encode("ascii"))
+            status, headers, _ = await asyncio.wait_for(_response(reader), REQUEST_TIMEOUT)
+        finally:
+            phase.arrived()
         if status != 200:
             phase.errors.append(f"first request: {status}")
             return
         request = (base + (f"If-None-Match: {headers['etag']}\r\n" if conditional else "") + "\r\n").encode()
         expected = 304 if conditional else 200
+        await phase.go.wait()
         for _ in range(MAX_REQUESTS):
-            if time.monotonic() >= until:
+            if time.monotonic() >= phase.until:
                 break
             started = time.perf_counter()
             writer.write(request)
@@ -165,18 +179,21 @@ async def _subscriber(port: int, path: str, *, conditional: bool, until: float, 
     except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
         phase.errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def _poll(port: int, paths: list[str], *, conditional: bool, seconds: float) -> Phase:
-    phase = Phase()
+    """Every subscriber polls at once for `seconds`, timed from when all have their first
+    answer (so that fetching the full feed once each is not counted in either figure)."""
+    phase = Phase(waiting=len(paths))
+    subscribers = [
+        asyncio.create_task(_subscriber(port, path, conditional=conditional, phase=phase)) for path in paths
+    ]
+    await phase.go.wait()
     started = time.monotonic()
-    await asyncio.gather(
-        *(
-            _subscriber(port, path, conditional=conditional, until=started + seconds, phase=phase)
-            for path in paths
-        )
-    )
+    phase.until = started + seconds
+    await asyncio.gather(*subscribers)
     phase.seconds = time.monotonic() - started
     return phase
 
