@@ -124,6 +124,9 @@ MAX_ROUTES = 4096
 Poll = tuple[str, bytes, str, tuple[tuple[bytes, bytes], ...]]
 """A feed request as it arrived: path, query string, method and headers."""
 MAX_POLLS = 4096
+MAX_POLL_BYTES = 4096
+"""The largest request (path, query string, header names and values) remembered: a
+calendar client's poll is well under 1 KB."""
 FEED_TYPE = "text/calendar; charset=utf-8"
 NOT_MODIFIED_HEADERS = ("ETag", "Cache-Control", "Vary")
 """What a 304 carries, as RFC 9110 (15.4.5) asks: the fields of the 200 that a cache must
@@ -287,11 +290,17 @@ class FeedCache:
 
     def remember(self, scope: Any, ready: Ready) -> None:
         """Remember the answer to the request `scope`; `ready.epoch` is `self.epoch` read
-        before the answer was made (see `route`)."""
-        if len(self._polls) >= MAX_POLLS:  # paths and headers come from clients: bound them
+        before the subscriber was looked up (see `route`). Paths and headers come from
+        clients: a request larger than MAX_POLL_BYTES is not remembered, and at most
+        MAX_POLLS are, so the memory stays under MAX_POLLS x MAX_POLL_BYTES of requests."""
+        poll = _poll(scope)
+        path, query, _, headers = poll
+        if len(path) + len(query) + sum(len(name) + len(value) for name, value in headers) > MAX_POLL_BYTES:
+            return
+        if len(self._polls) >= MAX_POLLS:
             self._polls = {}
-        with contextlib.suppress(TypeError):  # headers as lists: see `ready`
-            self._polls[_poll(scope)] = ready
+        with contextlib.suppress(TypeError):  # headers as lists, unhashable: see `ready`
+            self._polls[poll] = ready
 
     def touch_due(self, subscriber: Subscriber) -> dt.datetime | None:
         """When `touch` will next write the subscriber's access (None: at once)."""
@@ -576,7 +585,10 @@ class _Feeds:
         cache = self.cache
         if not self.checks.current():
             await self.checks.fresh()
-        epoch = cache.epoch
+        # Before the subscriber is looked up: a refresh (in a worker thread) may drop the
+        # feeds at any point after, and whatever this request then remembers must be dropped
+        # with them, a revoked subscriber's answer above all.
+        answered_at = cache.epoch
         params = scope["path_params"]
         subscriber = cache.subscriber(params["token"])
         audience_name = params["audience"]
@@ -597,9 +609,9 @@ class _Feeds:
             await run_in_threadpool(cache.touch, subscriber)
         answer = built.answer(scope["method"], _ConditionalHeaders.of(scope["headers"]))
         touch_due = cache.touch_due(subscriber)
-        if touch_due is not None:
+        if touch_due is not None and not scope.get("root_path"):  # `_Front` looks up only those
             line = f"{scope['method']} /feeds/***/{audience_name}.ics {answer[0]}"  # as `_Front` logs it
-            cache.remember(scope, Ready.of(epoch, touch_due, answer, line))
+            cache.remember(scope, Ready.of(answered_at, touch_due, answer, line))
         return answer
 
     def wanted(self, audience_name: str, default_lang: Lang, query_string: bytes) -> FeedRequest | Response:

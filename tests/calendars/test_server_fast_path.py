@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import io
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import event
 
 from calendars.accesslog import LOG_FORMAT, LOGGER, BufferedAccessLog
 from calendars.ratelimit import NO_LIMIT
-from calendars.server import ACCESS_WRITE_INTERVAL, _Feeds, _Front, create_app
+from calendars.server import ACCESS_WRITE_INTERVAL, FeedCache, _Feeds, _Front, create_app
 from cycle.deliverable import Action
 from cycle.store.repository import record_deliverable_action, revoke_subscriber
 from tests.calendars.feedserver import NOW, Setup, asgi_messages
@@ -47,6 +48,20 @@ def through_starlette(app: Any) -> Any:
 
 def call(app: Any, method: str, path: str, query: bytes = b"", headers: Any = ()) -> list[dict[str, Any]]:
     return asgi_messages(app, method, path, path.encode(), query, [(b"host", b"testserver"), *headers])
+
+
+def assert_same_bare_500(fast: Any, slow: Any, url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A GET of `url` is the same bare 500, with the same error and access lines, either way."""
+    answers, lines = [], []
+    for app in (fast, slow):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger=LOGGER):
+            answers.append(call(app, "GET", url))
+        lines.append([(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOGGER])
+    assert answers[0] == answers[1]
+    assert answers[0][0]["status"] == 500
+    assert lines[0] == lines[1]
+    assert [level for level, _ in lines[0]] == ["ERROR", "INFO"]
 
 
 class TestFront:
@@ -99,16 +114,7 @@ class TestFront:
         slow = through_starlette(create_app(setup.cache))
         setup.store.dispose()
         setup.store.sqlite_file.write_bytes(b"junk " * 1000)  # type: ignore[union-attr]
-        answers, lines = [], []
-        for app in (fast, slow):
-            caplog.clear()
-            with caplog.at_level(logging.INFO, logger=LOGGER):
-                answers.append(call(app, "GET", setup.url()))
-            lines.append([(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOGGER])
-        assert answers[0] == answers[1]
-        assert answers[0][0]["status"] == 500
-        assert lines[0] == lines[1]
-        assert [level for level, _ in lines[0]] == ["ERROR", "INFO"]
+        assert_same_bare_500(fast, slow, setup.url(), caplog)
 
 
 class TestDataVersion:
@@ -354,6 +360,61 @@ class TestPolls:
         assert call(app, "GET", url, headers=[etag])[0]["status"] == 200  # remembered: the new answer
         setup.store.transaction(lambda s: revoke_subscriber(s, name="SEDENA liaison", now=NOW, actor="test"))
         assert call(app, "GET", url, headers=[etag])[0]["status"] == 404
+
+    def test_a_revocation_during_a_request_is_not_remembered_past(
+        self, setup: Setup, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A refresh (worker threads run them: the store check, /healthz, /subscribe) lands
+        while a request works out its feed, after it found its subscriber: that request may
+        still get the feed, but nothing after it does."""
+        wanted = _Feeds.wanted
+        revoked: list[bool] = []
+
+        def revoking(feeds: _Feeds, *args: Any) -> Any:
+            if not revoked:
+                revoked.append(True)
+                setup.store.transaction(
+                    lambda s: revoke_subscriber(s, name="SEDENA liaison", now=NOW, actor="test")
+                )
+                setup.cache.refresh()
+            return wanted(feeds, *args)
+
+        monkeypatch.setattr(_Feeds, "wanted", revoking)
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        assert call(app, "GET", setup.url(), b"lang=en")[0]["status"] == 200  # in flight
+        assert [call(app, "GET", setup.url(), b"lang=en")[0]["status"] for _ in range(3)] == [404] * 3
+
+    def test_a_remembered_poll_whose_store_check_fails_is_the_same_500(
+        self, setup: Setup, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A commit, then a store that fails the check: a poll remembered before gets the same
+        bare 500 and log lines as through Starlette, not its old answer."""
+        fast = create_app(setup.cache, rate_limit=NO_LIMIT)
+        slow = through_starlette(create_app(setup.cache, rate_limit=NO_LIMIT))
+        for app in (fast, slow, fast):
+            assert call(app, "GET", setup.url())[0]["status"] == 200
+        remembered = {"path": setup.url(), "method": "GET", "headers": [(b"host", b"testserver")]}
+        assert setup.cache.ready(remembered) is not None
+        setup.store.transaction(
+            lambda s: record_deliverable_action(
+                s, key="c9/deliverable/-/read-ahead", action=Action.submit, actor="x", now=NOW
+            )
+        )
+
+        def failing(_cache: Any) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(FeedCache, "refresh", failing)
+        assert_same_bare_500(fast, slow, setup.url(), caplog)
+
+    def test_a_large_request_is_answered_and_not_remembered(self, setup: Setup) -> None:
+        """Each remembered request is at most MAX_POLL_BYTES: the memo's memory is bounded."""
+        app = create_app(setup.cache, rate_limit=NO_LIMIT)
+        padding = [(b"x-pad-%d" % n, b"y" * 100) for n in range(40)]
+        assert call(app, "GET", setup.url(), headers=padding)[0]["status"] == 200
+        assert len(setup.cache._polls) == 0
+        assert call(app, "GET", setup.url(), headers=padding[:5])[0]["status"] == 200
+        assert len(setup.cache._polls) == 1
 
     def test_headers_as_lists_are_answered_and_not_remembered(self, setup: Setup) -> None:
         """ASGI allows each header as a two-item list: unhashable, so never remembered."""
