@@ -51,6 +51,8 @@ SELECTION = dt.datetime(2026, 12, 16, 15, 0, tzinfo=dt.UTC)
 APA = "c9/gate/-/apa-validation"
 EXERCISE = "c9/gate/-/exercise-selection"
 AZTEC = AZTEC_ALLIGATOR.key.to_string()
+HURRICANE_SEASON = ("Hurricane season.", dt.date(2027, 5, 10), dt.date(2027, 5, 21))
+"""The Aztec Alligator's move the amendment tests make: reason, first and last day."""
 FUERZAS = FUERZAS_AMIGAS.key.to_string()
 EXCHANGE = STAFF_EXCHANGE.key.to_string()
 VISIT = "c9/observation-visit/-/1"
@@ -96,6 +98,14 @@ def feed_events(
         as_of=as_of,
     )
     return {str(e["uid"]).split("@")[0]: e for e in Calendar.from_ical(data).walk("VEVENT")}
+
+
+def reschedule(
+    ctx: Context, key: str, reason: str, first: dt.date, last: dt.date, *, now: dt.datetime = LATER
+) -> Any:
+    """The secretariat moves one activity of cycle 9's APA: `amend_apa`'s version and report."""
+    amendment = Amendment(AmendmentKind.reschedule, key, reason, first, last)
+    return amend_apa(ctx, number=9, amendment=amendment, now=now, actor="secretariat")
 
 
 def refusal(call: Callable[[], object]) -> str:
@@ -201,18 +211,8 @@ class TestAmendments:
     def test_an_amendment_keeps_both_versions_and_the_reason(self, validated: Context) -> None:
         """Rescheduling makes version 2 with its reason; version 1 still holds the old dates;
         the activity's item moves with a higher revision."""
-        version, report = amend_apa(
-            validated,
-            number=9,
-            amendment=Amendment(
-                AmendmentKind.reschedule,
-                AZTEC,
-                "Hurricane season.",
-                dt.date(2027, 5, 10),
-                dt.date(2027, 5, 21),
-            ),
-            now=LATER,
-            actor="secretariat",
+        version, report = reschedule(
+            validated, AZTEC, "Hurricane season.", dt.date(2027, 5, 10), dt.date(2027, 5, 21)
         )
         assert report.updated == [AZTEC]
         first, second = apa_state(validated, number=9).versions
@@ -321,15 +321,7 @@ class TestObservationVisit:
             )
             == f"{AZTEC}: is the exercise selected for the observation visit; reschedule it instead"
         )
-        amend_apa(
-            validated,
-            number=9,
-            amendment=Amendment(
-                AmendmentKind.reschedule, AZTEC, "A week later.", dt.date(2027, 6, 15), dt.date(2027, 6, 25)
-            ),
-            now=LATER,
-            actor="secretariat",
-        )
+        reschedule(validated, AZTEC, "A week later.", dt.date(2027, 6, 15), dt.date(2027, 6, 25))
         start = tracked(validated)[VISIT].item.start
         assert start is not None
         assert start.date() == dt.date(2027, 6, 15)
@@ -418,19 +410,7 @@ class TestCarriedOutAsPlanned:
     def test_the_ame_report_shows_the_share_of_the_apa_carried_out_as_planned(
         self, validated: Context, as_of: dt.date, share: float | None
     ) -> None:
-        amend_apa(
-            validated,
-            number=9,
-            amendment=Amendment(
-                AmendmentKind.reschedule,
-                AZTEC,
-                "Hurricane season.",
-                dt.date(2027, 5, 10),
-                dt.date(2027, 5, 21),
-            ),
-            now=LATER,
-            actor="secretariat",
-        )
+        reschedule(validated, AZTEC, *HURRICANE_SEASON)
         report = ame_report(validated, number=9, as_of=as_of)
         assert report.apa_carried_out_as_planned == (None if share is None else pytest.approx(share))
 
@@ -518,13 +498,7 @@ class TestTheVisitStaysWithItsExercise:
         self.choose(validated, AZTEC)
         before = generation(validated)
         today = dt.datetime(2026, 12, 20, 15, 0, tzinfo=dt.UTC)
-        amendment = Amendment(AmendmentKind.reschedule, AZTEC, "r", first, last)
-        assert (
-            refusal(
-                lambda: amend_apa(validated, number=9, amendment=amendment, now=today, actor="secretariat")
-            )
-            == message
-        )
+        assert refusal(lambda: reschedule(validated, AZTEC, "r", first, last, now=today)) == message
         assert generation(validated) == before
 
 
@@ -532,19 +506,7 @@ class TestWindows:
     def test_rescheduling_a_window_gives_it_firm_dates_still_as_planned(self, validated: Context) -> None:
         """The exchange was validated as a window; firm dates inside it are no longer tentative
         and it still counts as carried out as planned."""
-        amend_apa(
-            validated,
-            number=9,
-            amendment=Amendment(
-                AmendmentKind.reschedule,
-                EXCHANGE,
-                "Dates agreed.",
-                dt.date(2026, 10, 19),
-                dt.date(2026, 10, 23),
-            ),
-            now=LATER,
-            actor="secretariat",
-        )
+        reschedule(validated, EXCHANGE, "Dates agreed.", dt.date(2026, 10, 19), dt.date(2026, 10, 23))
         event = feed_events(validated, Audience(AudienceKind.activities), as_of=LATER.date())[EXCHANGE]
         assert str(event["status"]) == "CONFIRMED"
         assert "Dates to be set within this window." not in str(event["description"])
