@@ -164,7 +164,6 @@ class Ready:
     epoch: int
     touch_due: dt.datetime
     """When the subscriber's access is next to be written (the poll then goes the long way)."""
-    status: int
     start: dict[str, Any]
     body: dict[str, Any]
     line: str
@@ -175,7 +174,7 @@ class Ready:
     ) -> Ready:
         status, headers, body = answer
         start = {"type": "http.response.start", "status": status, "headers": headers}
-        return cls(epoch, touch_due, status, start, {"type": "http.response.body", "body": body}, line)
+        return cls(epoch, touch_due, start, {"type": "http.response.body", "body": body}, line)
 
 
 class FeedCache:
@@ -309,8 +308,8 @@ class FeedCache:
 
     def due_for_touch(self, subscriber: Subscriber) -> bool:
         """Whether `touch` would write (it writes at most every ACCESS_WRITE_INTERVAL)."""
-        last = self._accessed.get(subscriber.id)
-        return last is None or self.now() - last >= ACCESS_WRITE_INTERVAL
+        due = self.touch_due(subscriber)
+        return due is None or self.now() >= due
 
     def subscriber(self, token: str) -> Subscriber | None:
         """The active subscriber holding `token`, or None (unknown and revoked alike)."""
@@ -680,7 +679,7 @@ class _Front:
                     await self.checks.fresh()
                     ready = self.cache.ready(scope)
                 if ready is not None:  # a poll the same as one answered before, nothing changed
-                    status = ready.status
+                    status = ready.start["status"]
                     await send(ready.start)
                     await send(ready.body)
                     self.access_log(ready.line)

@@ -76,10 +76,17 @@ class Setup:
 
 
 def asgi_messages(
-    app: Any, method: str, path: str, raw_path: bytes, query: bytes, headers: list[tuple[bytes, bytes]]
+    app: Any,
+    method: str,
+    path: str,
+    raw_path: bytes,
+    query: bytes,
+    headers: list[tuple[bytes, bytes]],
+    root_path: str = "",
 ) -> list[dict[str, Any]]:
     """The ASGI messages the app sends for one request, passed byte for byte as uvicorn would
-    pass it (no client library normalizing the path first)."""
+    pass it (no client library normalizing the path first); `root_path` as behind a proxy's
+    prefix."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -89,7 +96,7 @@ def asgi_messages(
         "path": path,
         "raw_path": raw_path,
         "query_string": query,
-        "root_path": "",
+        "root_path": root_path,
         "headers": headers,
         "client": ("192.0.2.9", 50000),
         "server": ("testserver", 80),

@@ -421,30 +421,12 @@ class TestPolls:
         never looks up in the memory: they are not kept there."""
         app = create_app(setup.cache, rate_limit=NO_LIMIT)
         path = "/calendars" + setup.url()
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "/calendars",
-            "query_string": b"",
-            "headers": [(b"host", b"testserver")],
-            "client": None,
-        }
 
-        async def get() -> int:
-            sent: list[dict[str, Any]] = []
+        def get() -> int:
+            messages = asgi_messages(app, "GET", path, path.encode(), b"", [], root_path="/calendars")
+            return int(messages[0]["status"])
 
-            async def receive() -> dict[str, Any]:
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-            async def send(message: dict[str, Any]) -> None:
-                sent.append(message)
-
-            await app(dict(scope), receive, send)
-            return int(sent[0]["status"])
-
-        assert [asyncio.run(get()) for _ in range(2)] == [200, 200]
+        assert [get() for _ in range(2)] == [200, 200]
         assert len(setup.cache._polls) == 0
 
     def test_headers_as_lists_are_answered_and_not_remembered(self, setup: Setup) -> None:
