@@ -536,11 +536,17 @@ def create_app(
         cache.refresh()
         return JSONResponse({"status": "ok", "generation": cache.generation}, headers=SECURITY_HEADERS)
 
+    def home(_request: Request) -> Response:
+        cache.refresh()
+        headers = {**SECURITY_HEADERS, "Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store"}
+        return Response(home_page(cache), media_type="text/html; charset=utf-8", headers=headers)
+
     app = Starlette(
         routes=[
             Route(FEED_PATH, feeds, methods=["GET", "HEAD"]),
             Route("/subscribe/{token}", subscribe, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/", home, methods=["GET"]),
         ],
         exception_handlers={
             404: lambda _request, _exc: _not_found(),  # no route: the same 404
@@ -858,6 +864,44 @@ _PAGE_TEXT = {
         "Mantenga esta página privada: su dirección es su llave.",
     ),
 }
+
+
+_HOME_TEXT: dict[Lang, tuple[str, str, str]] = {
+    "en": (
+        "Calendar feeds",
+        "This server is up. It publishes the roundtable's calendars to subscribers, each through a "
+        "private link of their own: there is no public list of feeds.",
+        "To subscribe, ask the secretariat for your link. It opens a page with your feeds and how to add "
+        "them to Outlook, Google Calendar, Apple Calendar or Thunderbird.",
+    ),
+    "es": (
+        "Calendarios",
+        "Este servidor está en servicio. Publica los calendarios de la mesa redonda para sus suscriptores, "
+        "cada uno con un enlace privado propio: no hay una lista pública de calendarios.",
+        "Para suscribirse, pida su enlace a la secretaría. Abre una página con sus calendarios y cómo "
+        "agregarlos a Outlook, Google Calendar, Apple Calendar o Thunderbird.",
+    ),
+}
+
+
+def home_page(cache: FeedCache) -> str:
+    """The server's front page in both languages: that it is up, and how a coordinator
+    gets a private link. It names no subscriber and no feed."""
+    program = cache.program
+    sections = "".join(
+        f'<section lang="{lang}"><h1>{html.escape(title)}</h1>'
+        f"<p>{html.escape(program.program.name.get(lang))}</p>"
+        f"<p>{html.escape(up)}</p><p>{html.escape(how)}</p></section>"
+        for lang, (title, up, how) in _HOME_TEXT.items()
+    )
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(program.program.short.get('en'))}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
+        "color:#1b1b1b}section{border-top:1px solid #ccc;padding-top:1rem;margin-top:1.5rem}</style>"
+        f"</head><body>{sections}</body></html>\n"
+    )
 
 
 def subscription_page(cache: FeedCache, subscriber: Subscriber, token: str, base: str) -> str:

@@ -172,7 +172,15 @@ def assessment(
     ratings_timeout_days: float = DEFAULT_RATINGS_TIMEOUT_DAYS,
 ) -> State[Any]:
     """Open the assessment and complete it once the AM&E report is in and the cycle's
-    active objectives are rated (`ratings_timeout_days`: how long the ratings form waits)."""
+    active objectives are rated.
+
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: The day the run is about, as YYYY-MM-DD (default: today).
+        allow_missing: Go on without the required deliverables that are not in (each is recorded as skipped).
+        ratings_timeout_days: How many days the ratings form waits before the request times out
+            (0: no limit).
+    """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.assessment.value)
     step = begin(number, Phase.assessment, allow_missing)

@@ -130,7 +130,12 @@ def overdue_row(standing: Standing) -> dict[str, Any]:
 @flow(name="check-overdue", flow_run_name=run_name("check-overdue"))
 def check_overdue(cycle: int | None = None, as_of: dt.date | None = None) -> State[dict[str, Any]]:
     """Find the cycle's late and soon-due deliverables on `as_of` (default today), report
-    them and announce each new reminder or escalation once."""
+    them and announce each new reminder or escalation once.
+
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: The day to judge lateness on, as YYYY-MM-DD (default: today).
+    """
     number, day = resolve(cycle, as_of)
     label_run(number, "check-overdue")
     expire_gate_requests()
@@ -154,6 +159,8 @@ def check_overdue(cycle: int | None = None, as_of: dt.date | None = None) -> Sta
     )
     message += f"; {len(check.due_soon)} due soon; {sent} new notices"
     return Completed(
+        # Named so that a run that found something overdue stands out in the runs list.
+        name="Overdue" if check.overdue else "Completed",
         message=message,
         data={"cycle": number, "as_of": day.isoformat(), "overdue": rows, "due_soon": len(check.due_soon)},
     )

@@ -1285,8 +1285,9 @@ def apa_amend(
 
 @app.command()
 def serve() -> None:
-    """Serve every flow as a deployment (with its schedule) from this process, against the
-    Prefect server in PREFECT_API_URL. Ctrl-C stops it."""
+    """Serve every flow as a deployment from this process, against the Prefect server in
+    PREFECT_API_URL, and keep the phase starts and the cycle's artifacts in step with the
+    store while it runs. Ctrl-C stops it."""
     ctx = _context(reads_only=True)
     if not os.environ.get("PREFECT_API_URL"):
         raise typer.BadParameter(
@@ -1294,11 +1295,21 @@ def serve() -> None:
             param_hint="PREFECT_API_URL",
         )
     _prepare_prefect(ctx)
+    import logging
+
     from prefect import serve as prefect_serve
 
-    from flows.deployments import build_deployments
+    from flows.deployments import build_deployments, remove_legacy_deployments
+    from flows.schedules import PlanFollower
 
-    prefect_serve(*build_deployments(ctx))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s | %(levelname)-7s | %(name)s - %(message)s")
+    for old in remove_legacy_deployments():
+        typer.echo(f"removed the old deployment {old}: each deployment is now named by its title")
+    stop = PlanFollower(ctx).start()
+    try:
+        prefect_serve(*build_deployments())
+    finally:
+        stop.set()
 
 
 @automations_app.command("install")
@@ -1356,9 +1367,31 @@ def deploy(
     if json_output:
         _print_json({"work_pool": work_pool, "deployments": ids})
         return
+    from flows.catalog import DEPLOYMENTS
+
     for name, deployment_id in ids.items():
-        typer.echo(f"{name}/roundtable -> work pool {work_pool} ({deployment_id})")
+        typer.echo(f"{name}/{DEPLOYMENTS[name].title} -> work pool {work_pool} ({deployment_id})")
     typer.echo(f"Start workers with: prefect worker start --pool {work_pool} --type process")
+
+
+def _open_current_cycle(ctx: Context) -> None:
+    """Create the store if need be and, if the cycle open today is not planned, plan and
+    open it as plan-cycle would (both are safe to repeat)."""
+    from cycle.cycles import cycle_on
+    from cycle.operations import initialize
+    from cycle.progression import open_cycle
+    from cycle.starts import planned_cycles
+
+    actor = f"cli:{_actor(None)}"
+    initialize(ctx, now=_now(), actor=actor)
+    current = cycle_on(ctx.program, _today(None))
+    if current is None or current.number in planned_cycles(ctx):
+        return
+    report, _ = open_cycle(ctx, number=current.number, now=_now(), actor=actor)
+    typer.echo(
+        f"Planned and opened cycle {current.number} ({current.start} to {current.end}): "
+        f"{len(report.created)} items"
+    )
 
 
 @app.command()
@@ -1369,9 +1402,11 @@ def up(
     ] = 8000,
 ) -> None:
     """Start the Prefect server and UI on 127.0.0.1, the deployments and the feed server
-    together; print their addresses; Ctrl-C stops them all."""
-    ctx = _context(reads_only=True)
+    together; print their addresses; Ctrl-C stops them all. On a store that does not hold
+    the open cycle yet, plan and open it first, so the UI has a cycle to show."""
+    ctx = _context()
     home = ctx.settings.home
+    _open_current_cycle(ctx)
     _prepare_prefect(ctx)
     from flows.up import run_services
 

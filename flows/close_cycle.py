@@ -50,7 +50,12 @@ def carry_over(number: int) -> list[str]:
 
 @flow(name="close-cycle", flow_run_name=run_name("close-cycle"))
 def close_cycle(cycle: int | None = None, as_of: dt.date | None = None) -> State[Any]:
-    """Close cycle `cycle` (on or after its last day) and open the next one."""
+    """Close cycle `cycle` (on or after its last day) and open the next one.
+
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: The day of closing, as YYYY-MM-DD (default: today); not before the cycle's last day.
+    """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.close_out.value)
     step = close_in_store(number, day)

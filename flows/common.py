@@ -1,7 +1,7 @@
 """What every Roundtable flow shares: the store, the cycle a run is about, its name and
 tags, the events it emits and the artifacts that show a cycle in the Prefect UI.
 
-Flows are thin (STYLE 3): they call `cycle.progression` for the work and these helpers to
+Flows are thin: they call `cycle.progression` for the work and these helpers to
 say what happened. Tasks wrap the store, which can fail, and retry what a retry can fix.
 """
 
@@ -32,7 +32,9 @@ from cycle.phases import PhaseState
 from cycle.program import Phase
 from cycle.progression import Announcement, CycleBoard, cycle_board
 from cycle.settings import settings_from_env
+from cycle.starts import starts_of
 from cycle.views import owner_label
+from flows.catalog import DEPLOYMENTS, STARTS
 
 ACTOR = "prefect"
 
@@ -225,6 +227,13 @@ def status_markdown(ctx: Context, board: CycleBoard) -> str:
     for phase, keys in missing.items():
         if keys:
             lines.append(f"- {phase.value} is waiting for or went on without: {', '.join(keys)}")
+    for start in starts_of(cycle.number, board.rows, STARTS, status.as_of):
+        if start.missed:
+            flow = STARTS[start.phase]
+            lines.append(
+                f"- **{start.phase.value} was due to start on {start.day} and has not started**: "
+                f"run *{DEPLOYMENTS[flow].title}* ({flow})"
+            )
     if status.overdue:
         lines += ["", "## Most late", "", "| deliverable | owner | due | days late |", "|---|---|---|---|"]
         lines += [
@@ -239,9 +248,15 @@ def status_markdown(ctx: Context, board: CycleBoard) -> str:
 
 @store_task(name="publish-status")
 def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
+    """Show the cycle in the Prefect UI (`show_cycle`), as a step of a flow."""
+    return show_cycle(number, as_of)
+
+
+def show_cycle(number: int, as_of: dt.date) -> dict[str, Any]:
     """Show the cycle in the Prefect UI: the `cycle-{n}-status` table (a row per phase), a
     markdown summary, a progress bar of phases completed, the `cycle-{n}-apa` table and,
-    once the cycle holds objectives, the `cycle-{n}-objectives` table."""
+    once the cycle holds objectives, the `cycle-{n}-objectives` table. Call it inside a flow
+    or task run (`publish_status`): Prefect links every artifact to a run."""
     ctx = context()
     board = cycle_board(ctx, number=number, as_of=as_of)
     apa = apa_state(ctx, number=number)

@@ -1,34 +1,29 @@
-"""Every flow as a deployment, with its schedule: what `roundtable serve` and
-`roundtable deploy` publish.
+"""Every flow as a deployment: what `roundtable serve` and `roundtable deploy` publish.
+
+Each deployment is named by its title (`flows.catalog`), e.g.
+`executive-session/Executive session and APA validation`, and carries a description.
 
 - check-overdue: daily at 07:00 America/Mexico_City.
-- publish-calendars: hourly, and whenever plan-cycle reports `roundtable.plan.changed`.
-- the phase flows: on demand, and at their phase's planned start in every planned cycle
-  (07:00 Mexico City on that day); plan-cycle at each cycle's opening, close-cycle on its
-  last day. Schedules are read from the store when the deployments are built: restart
-  `roundtable serve` after a new cycle is planned to schedule its phases.
-
-Each deployment is named `roundtable`, so `prefect deployment run executive-session/roundtable`
-triggers one.
+- publish-calendars: hourly, and whenever a flow reports `roundtable.plan.changed`.
+- the phase flows: on demand, and at their phase's planned start in every planned cycle,
+  as scheduled flow runs that follow the plan (`flows.schedules`), not as a schedule of
+  the deployment: a schedule would be read from the store once, when serving starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from prefect import Flow
-from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
+from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 
 from cycle.context import Context
-from cycle.items import ItemKind
 from cycle.program import Phase
-from cycle.store.reads import tracked_items
 from flows.assessment import assessment
+from flows.catalog import DEPLOYMENTS, LEGACY_DEPLOYMENT, SCHEDULE_ZONE, START_TIME
 from flows.check_overdue import check_overdue
 from flows.close_cycle import close_cycle
 from flows.executive_session import executive_session
@@ -37,10 +32,6 @@ from flows.observation_visit import observation_visit
 from flows.plan_cycle import plan_cycle
 from flows.publish_calendars import publish_calendars
 from flows.recording import amend_apa, record_deliverable, record_objective_progress
-
-DEPLOYMENT = "roundtable"
-SCHEDULE_ZONE = "America/Mexico_City"
-RUN_AT = dt.time(7, 0)
 
 FLOWS: dict[str, Flow[Any, Any]] = {
     "plan-cycle": plan_cycle,
@@ -52,7 +43,7 @@ FLOWS: dict[str, Flow[Any, Any]] = {
     "check-overdue": check_overdue,
     "publish-calendars": publish_calendars,
 }
-"""Every flow by its name (the public contract in DESIGN.md)."""
+"""Every flow by its name (the public contract in the README)."""
 
 PHASE_FLOWS: dict[Phase, str] = {
     Phase.opening: "plan-cycle",
@@ -67,46 +58,16 @@ PHASE_FLOWS: dict[Phase, str] = {
 preparation, which has no flow of its own)."""
 
 
-SCHEDULED_PHASES = (
-    Phase.opening,
-    Phase.group_meetings,
-    Phase.executive_session,
-    Phase.observation_visit,
-    Phase.assessment,
-    Phase.close_out,
-)
-
-
-def planned_starts(ctx: Context) -> dict[str, list[dt.date]]:
-    """The days each phase flow is due to run: its phase's first day in every planned cycle."""
-    ctx.store.require_ready()
-    with ctx.store.session() as session:
-        tracked = tracked_items(session, cycle=None)
-    starts: dict[str, list[dt.date]] = defaultdict(list)
-    for t in tracked:
-        item = t.item
-        if t.active and item.kind is ItemKind.phase and item.phase in SCHEDULED_PHASES and item.first_day:
-            starts[PHASE_FLOWS[item.phase]].append(item.first_day)
-    return {name: sorted(set(days)) for name, days in starts.items()}
-
-
-def on_days(days: Sequence[dt.date]) -> RRuleSchedule | None:
-    """A schedule that fires at 07:00 Mexico City time on each of `days`."""
-    if not days:
-        return None
-    stamps = [dt.datetime.combine(day, RUN_AT).strftime("%Y%m%dT%H%M%S") for day in days]
-    return RRuleSchedule(rrule=f"DTSTART:{stamps[0]}\nRDATE:{','.join(stamps)}", timezone=SCHEDULE_ZONE)
-
-
-def build_deployments(ctx: Context) -> list[RunnerDeployment]:
-    """Every flow as a deployment named `roundtable`, with its schedule and trigger."""
-    starts = planned_starts(ctx)
+def build_deployments() -> list[RunnerDeployment]:
+    """Every flow as a deployment named by its title, with its schedule and trigger."""
     deployments = []
     for name, flow in FLOWS.items():
+        spec = DEPLOYMENTS[name]
         schedules: list[Any] = []
         triggers: list[Any] = []
         if name == "check-overdue":
-            schedules.append(CronSchedule(cron="0 7 * * *", timezone=SCHEDULE_ZONE))
+            at = f"{START_TIME.minute} {START_TIME.hour} * * *"
+            schedules.append(CronSchedule(cron=at, timezone=SCHEDULE_ZONE))
         elif name == "publish-calendars":
             schedules.append(IntervalSchedule(interval=dt.timedelta(hours=1)))
             triggers.append(
@@ -114,13 +75,9 @@ def build_deployments(ctx: Context) -> list[RunnerDeployment]:
                     name="publish when the plan changes", expect={"roundtable.plan.changed"}
                 )
             )
-        else:
-            schedule = on_days(starts.get(name, []))
-            if schedule is not None:
-                schedules.append(schedule)
         deployment = flow.to_deployment(
-            name=DEPLOYMENT,
-            description=flow.description,
+            name=spec.title,
+            description=spec.description,
             tags=["roundtable", f"flow:{name}"],
             schedules=schedules,
             triggers=triggers,
@@ -132,6 +89,24 @@ def build_deployments(ctx: Context) -> list[RunnerDeployment]:
         assert isinstance(deployment, RunnerDeployment)  # called from sync code: not a coroutine
         deployments.append(deployment)
     return deployments
+
+
+def remove_legacy_deployments() -> list[str]:
+    """Delete the `<flow>/roundtable` deployments that older versions published, so the
+    server lists each job once, by its title. Their past runs stay (without a deployment)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    removed = []
+    with get_client(sync_client=True) as client:
+        for name in FLOWS:
+            try:
+                old = client.read_deployment_by_name(f"{name}/{LEGACY_DEPLOYMENT}")
+            except ObjectNotFound:
+                continue
+            client.delete_deployment(old.id)
+            removed.append(f"{name}/{LEGACY_DEPLOYMENT}")
+    return removed
 
 
 def deploy_to_pool(ctx: Context, *, work_pool: str) -> dict[str, str]:
@@ -153,15 +128,19 @@ def deploy_to_pool(ctx: Context, *, work_pool: str) -> dict[str, str]:
             ) from None
     if pool.type != "process":
         raise InputError(f"work pool {work_pool!r} is of type {pool.type!r}; Roundtable needs a process pool")
+    remove_legacy_deployments()
     ids = {}
-    for name, deployment in zip(FLOWS, build_deployments(ctx), strict=True):
+    for name, deployment in zip(FLOWS, build_deployments(), strict=True):
         flow = FLOWS[name]
         deployment.entrypoint = f"{flow.fn.__module__}.{flow.fn.__name__}"
         ids[name] = str(deployment.apply(work_pool_name=work_pool))
+    from flows.schedules import follow_plan
+
+    with get_client(sync_client=True) as client:
+        follow_plan(ctx, client, now=dt.datetime.now(dt.UTC))
     return ids
 
 
-# --- recording from the Prefect UI (issue 8) ---------------------------------------------
 # On demand only (no schedule): their typed parameters are the form the UI shows.
 
 RECORDING_FLOWS: dict[str, Flow[Any, Any]] = {

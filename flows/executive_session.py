@@ -40,8 +40,12 @@ def executive_session(
 ) -> State[Any]:
     """Hold the executive session: check its inputs, ask for the APA validation, record it.
 
-    `allow_missing` goes on without deliverables that are not in (they are recorded);
-    `gate_timeout_days` is how long the form waits before the request times out.
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: The day the run is about, as YYYY-MM-DD (default: today).
+        allow_missing: Go on without the required deliverables that are not in (each is recorded as skipped).
+        gate_timeout_days: How many days the APA validation form waits for the tri-chairs before the
+            request times out (0: no limit).
     """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.executive_session.value)

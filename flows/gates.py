@@ -230,7 +230,11 @@ def not_ready(step: StepResult) -> State[Any]:
         + (f"; and {more} more (see the cycle-{step.cycle}-summary artifact)" if more > 0 else "")
     )
     get_run_logger().warning(message)
-    return Failed(name="NotReady", message=message, data={"missing": [str(m.item.key) for m in step.missing]})
+    # An expected outcome, not a failure: Completed-typed, so Prefect raises nothing and
+    # logs no traceback; its name tells it apart in the runs list and to automations.
+    return Completed(
+        name="NotReady", message=message, data={"missing": [str(m.item.key) for m in step.missing]}
+    )
 
 
 @store_task(name="record-decision", retries=0)
@@ -287,7 +291,7 @@ def gated_phase(
     if view.state is GateState.rejected:
         publish_calendars(as_of=day)
         publish_status(number, day)
-        return Failed(
+        return Completed(
             name="Rejected",
             message=f"cycle {number}: {key} was not approved by {view.decided_by}: {asked.decision.notes} "
             f"— the phase stays open; run {phase.value} again to ask again",

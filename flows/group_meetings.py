@@ -40,7 +40,12 @@ def record_meetings_held(number: int, as_of: dt.date) -> StepResult:
 
 @flow(name="group-meetings", flow_run_name=run_name("group-meetings"))
 def group_meetings(cycle: int | None = None, as_of: dt.date | None = None) -> State[dict[str, Any]]:
-    """Record the group meetings held by `as_of` and the papers they still owe."""
+    """Record the group meetings held by `as_of` and the papers they still owe.
+
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: Meetings that ended before this day (YYYY-MM-DD; default: today) count as held.
+    """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.group_meetings.value)
     step = record_meetings_held(number, day)

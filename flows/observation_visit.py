@@ -36,7 +36,16 @@ def observation_visit(
     allow_missing: bool = False,
     gate_timeout_days: float = DEFAULT_TIMEOUT_DAYS,
 ) -> State[Any]:
-    """Ask the tri-chairs to select the exercise to observe, from the validated APA."""
+    """Ask the tri-chairs to select the exercise to observe, from the validated APA.
+
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: The day the run is about, as YYYY-MM-DD (default: today).
+        allow_missing: Accepted for symmetry with the other phases; the APA validation it needs is a
+            gate and is never skipped.
+        gate_timeout_days: How many days the selection form waits for the tri-chairs before the request
+            times out (0: no limit).
+    """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.observation_visit.value)
     ctx = context()

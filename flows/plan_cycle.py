@@ -45,7 +45,12 @@ def plan_into_store(number: int) -> tuple[PlanReport, StepResult]:
 
 @flow(name="plan-cycle", flow_run_name=run_name("plan-cycle"))
 def plan_cycle(cycle: int | None = None, as_of: dt.date | None = None) -> dict[str, Any]:
-    """Plan cycle `cycle` (default: the one open on `as_of`), open it, publish it."""
+    """Plan cycle `cycle` (default: the one open on `as_of`), open it, publish it.
+
+    Args:
+        cycle: The cycle's number (default: the cycle open on as_of).
+        as_of: The day the run is about, as YYYY-MM-DD (default: today).
+    """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.opening.value)
     migrate_store()

@@ -1,8 +1,11 @@
-"""publish-calendars: write every feed in both languages where a static host can serve it.
+"""publish-calendars: write every feed in both languages where a static host can serve it,
+and move the phase starts on the Prefect server with the plan.
 
-Runs after every phase flow, when the plan changes, and hourly. Files are replaced
-atomically and only when their bytes change, so a run that finds nothing new writes
-nothing and subscribers' clients see no change.
+Runs after every flow that changes the plan, when the plan changes, and hourly. Files are
+replaced atomically and only when their bytes change, so a run that finds nothing new
+writes nothing and subscribers' clients see no change. The phase starts follow the plan
+here too (`flows.schedules`), so that deployments run by workers, with no `roundtable
+serve` watching the store, follow it as well.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from prefect import flow, get_run_logger
 from calendars.catalogue import shipped_catalogue
 from calendars.export import export_feeds
 from cycle.store.reads import tracked_items
-from flows.common import context, dated_run_name, store_task, today
+from flows.common import context, dated_run_name, now, store_task, today
 
 FEEDS_DIR = "feeds"
 """Under ROUNDTABLE_HOME."""
@@ -38,12 +41,35 @@ def write_feeds(out: Path, as_of: dt.date) -> dict[str, Any]:
     return {"out": str(out), "written": len(report.written), "unchanged": len(report.unchanged)}
 
 
+@store_task(name="follow-plan")
+def follow_plan_on_server() -> dict[str, int]:
+    """Move the phase starts' scheduled runs with the plan (nothing when none is deployed)."""
+    from prefect.client.orchestration import get_client
+
+    from flows.schedules import follow_plan
+
+    with get_client(sync_client=True) as client:
+        report = follow_plan(context(), client, now=now())
+    return {
+        "created": len(report.created),
+        "moved": len(report.moved),
+        "removed": len(report.removed),
+        "missed": len(report.missed),
+    }
+
+
 @flow(name="publish-calendars", flow_run_name=dated_run_name("publish-calendars"), log_prints=False)
 def publish_calendars(as_of: dt.date | None = None) -> dict[str, Any]:
-    """Build every calendar feed (both languages) into ROUNDTABLE_HOME/feeds."""
+    """Build every calendar feed (both languages) into ROUNDTABLE_HOME/feeds, and move the
+    phase starts on the Prefect server with the plan.
+
+    Args:
+        as_of: The day the feeds are built for (default: today); cancelled items age out by it.
+    """
     day = as_of or today()
     result: dict[str, Any] = write_feeds(feeds_dir(), day)
     get_run_logger().info(
         "feeds in %s: %s written, %s unchanged", result["out"], result["written"], result["unchanged"]
     )
+    result["phase_starts"] = follow_plan_on_server()
     return result

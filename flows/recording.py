@@ -24,6 +24,7 @@ from cycle.apa import Amendment, AmendmentKind, parse_activity_key
 from cycle.deliverable import Action
 from cycle.errors import InputError, RoundtableError
 from flows.common import context, now, store_task
+from flows.publish_calendars import publish_calendars
 
 MAX_BY = 200
 
@@ -57,7 +58,15 @@ def record_deliverable_action(key: str, action: DeliverableAction, by: str, note
 @flow(name="record-deliverable", flow_run_name="record-deliverable-{action}-{key}")
 def record_deliverable(key: str, action: DeliverableAction, by: str, note: str | None = None) -> State[Any]:
     """Record a deliverable's submission, acceptance, return (with a note) or waiver
-    (the note is the reason), as `roundtable deliverables …` does."""
+    (the note is the reason), as `roundtable deliverables …` does.
+
+    Args:
+        key: The deliverable's key, e.g. c9/deliverable/sst-army/agenda-1 (the cycle's overdue table
+            lists them).
+        action: What happened: submit (handed in), accept, return (sent back, with a note) or waive.
+        by: Who records it (your name or office); kept in the change log.
+        note: Why: needed to return or waive a deliverable, optional otherwise.
+    """
     try:
         state = record_deliverable_action(key, action, by, note)
     except RoundtableError as exc:
@@ -92,7 +101,16 @@ def record_objective_progress(
     meeting: str | None = None,
 ) -> State[Any]:
     """Record how far an objective has come (0-100 %), with a new status if it changes and
-    the body's meeting it was reported at, as `roundtable objectives progress` does."""
+    the body's meeting it was reported at, as `roundtable objectives progress` does.
+
+    Args:
+        key: The objective's key, e.g. c9/objective/sst-army/... (`roundtable objectives list`).
+        note: What was done since the last report.
+        percent: How far the objective has come, 0 to 100.
+        by: Who records it (your name or office); kept in the change log.
+        status: The objective's new status, if it changes (leave empty to keep it).
+        meeting: The key of the body's meeting it was reported at, if any.
+    """
     try:
         stored = record_progress(key, note, percent, status, meeting, by)
     except RoundtableError as exc:
@@ -142,11 +160,22 @@ def amend_apa(
 ) -> State[Any]:
     """Amend a validated APA, as `roundtable apa amend` does: add a standing proposal, drop
     an activity, or reschedule it (`first_day` and `last_day`), with the reason. The cycle
-    is planned again, so the calendars (and the visit, if its exercise moved) follow."""
+    is planned again, so the calendars, the visit (if its exercise moved) and the phase
+    starts follow.
+
+    Args:
+        activity: The activity's key, e.g. c9/activity/sst-navy/aztec-alligator-2027 (the cycle's APA table).
+        change: add (a standing proposal into the APA), drop, or reschedule.
+        reason: Why the APA changes; kept with the new APA version.
+        by: Who records it (your name or office); kept in the change log.
+        first_day: The new first day, to reschedule (YYYY-MM-DD).
+        last_day: The new last day, to reschedule (YYYY-MM-DD).
+    """
     try:
         amended = amend_activity(activity, change, reason, first_day, last_day, by)
     except RoundtableError as exc:
         return _refused(activity, exc)
+    publish_calendars()
     return Completed(
         message=f"cycle {amended['cycle']}: APA version {amended['version']} ({change} {activity})",
         data=amended,

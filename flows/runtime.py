@@ -13,13 +13,16 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 DEFAULTS = {
-    # Telemetry off: these machines talk to loopback only (PREFECT_NOTES.md).
+    # Telemetry off: Roundtable talks to loopback only, and nothing should try to leave.
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     # The ephemeral server takes 7-19 s to start here; Prefect's 20 s default is too close.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
     # Served deployments pick up a triggered run in about 6 s instead of 10.
     "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    # `roundtable serve` refreshes the cycle's artifacts in task runs of their own, outside
+    # any flow run: their log lines stay in the process's log, without a warning each.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 

@@ -94,7 +94,7 @@ def run_services(*, home: Path, port: int, feeds_port: int, echo: Callable[[str]
         echo(f"Prefect UI:   http://127.0.0.1:{port}/")
         echo(f"Prefect API:  {api}  (export PREFECT_API_URL={api} to use it from another shell)")
         echo(f"Feed server:  http://127.0.0.1:{feeds_port}/  (subscription pages and feeds)")
-        echo("Deployments:  every flow as <flow>/roundtable; Ctrl-C stops everything.")
+        echo("Deployments:  every flow, each named by its title; Ctrl-C stops everything.")
         while not stopping:
             dead = [c for c in children if c.poll() is not None]
             if dead:

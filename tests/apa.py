@@ -10,6 +10,7 @@ first year.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
@@ -93,3 +94,19 @@ def propose_inputs(ctx: Context, keys: Iterable[str], *, now: dt.datetime = PROP
             propose_activity(
                 ctx, activity=body_input(parsed.body, parsed.cycle), now=now, actor="test:bodies"
             )
+
+
+def sample_in(cycle: int) -> tuple[Activity, ...]:
+    """The sample's activities moved into a later cycle: the same bodies and slugs, two
+    years later per cycle (a cycle is 24 months), so a test can work a cycle that lies
+    wholly ahead of the real clock."""
+    years = 2 * (cycle - 9)
+    return tuple(
+        dataclasses.replace(
+            a,
+            key=activity_key(cycle, a.key.body or "", a.key.name.rsplit("-", 1)[0] + f"-{2027 + years}"),
+            first_day=a.first_day.replace(year=a.first_day.year + years),
+            last_day=a.last_day.replace(year=a.last_day.year + years),
+        )
+        for a in (FUERZAS_AMIGAS, AZTEC_ALLIGATOR)
+    )

@@ -146,6 +146,24 @@ class TestRefusals:
         ]
         assert {(a.status_code, a.text) for a in answers} == {(404, "Not Found\n")}
 
+    def test_the_front_page_says_the_server_is_up_and_how_to_get_a_link(self, setup: Setup) -> None:
+        """`/` (the address `roundtable up` prints) answers a page in both languages that
+        names no subscriber and no feed; every other unknown path keeps the one 404."""
+        setup.subscribe("SEMAR liaison", ["all"], "es")
+        page = setup.client.get("/")
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["cache-control"] == "no-store"
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert "ask the secretariat for your link" in page.text
+        assert "pida su enlace a la secretaría" in page.text
+        assert "SEMAR liaison" not in page.text
+        assert setup.token not in page.text
+        assert "/feeds/" not in page.text
+        others = [setup.client.get(path) for path in ("/index.html", "/feeds/", "/subscribe/")]
+        assert {(a.status_code, a.text) for a in others} == {(404, "Not Found\n")}
+        assert setup.client.request("POST", "/").status_code == 405
+
     def test_revoking_takes_effect_on_the_next_request(self, setup: Setup) -> None:
         """A token that worked a moment ago is refused right after `subscribers revoke`."""
         assert setup.client.get(setup.url()).status_code == 200

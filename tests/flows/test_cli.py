@@ -747,7 +747,7 @@ class TestFastStart:
             ("plan-cycle", "Completed"),
             ("group-meetings", "Completed"),
             ("executive-session", "NotReady"),
-            ("check-overdue", "Completed"),
+            ("check-overdue", "Overdue"),
         ]
         assert data["status"]["phase"] == "group-meetings"
         assert Path(data["calendars"]).is_file()

@@ -38,6 +38,7 @@ from cycle.program import Phase
 from cycle.settings import settings_from_env
 from cycle.store.progress import list_gates, phase_progress
 from cycle.store.reads import tracked_items
+from flows.catalog import DEPLOYMENTS
 from tests.apa import ACTIVITIES, propose_inputs, propose_sample
 from tests.stores import POSTGRES_URL
 
@@ -200,7 +201,7 @@ def _healthy(api: str) -> bool:
 
 def _deployment(services: Services, flow: str) -> dict[str, Any] | None:
     try:
-        return dict(services.get(f"/deployments/name/{flow}/roundtable"))
+        return dict(services.get(f"/deployments/name/{flow}/{DEPLOYMENTS[flow].title}"))
     except httpx.HTTPStatusError:
         return None
 
@@ -233,7 +234,7 @@ def _trigger(services: Services, *parameters: str, flow: str = "executive-sessio
             str(VENV_BIN / "prefect"),
             "deployment",
             "run",
-            f"{flow}/roundtable",
+            f"{flow}/{DEPLOYMENTS[flow].title}",
             "--param",
             "cycle=9",
             "--param",
@@ -471,7 +472,12 @@ def test_a_request_nobody_answers_times_out_and_can_be_asked_again(
 
     checked = subprocess.run(
         [
-            *(str(VENV_BIN / "prefect"), "deployment", "run", "check-overdue/roundtable"),
+            *(
+                str(VENV_BIN / "prefect"),
+                "deployment",
+                "run",
+                f"check-overdue/{DEPLOYMENTS['check-overdue'].title}",
+            ),
             *("--param", "cycle=9", "--param", f"as_of={AS_OF}", "--watch"),
         ],
         env=services.env,

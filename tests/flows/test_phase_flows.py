@@ -292,7 +292,7 @@ class TestExecutiveSessionNotReady:
         submit(*handed_in)
         before = changes()
         done = run(executive_session, as_of=AS_OF)
-        assert_ended(api, done, "NotReady", message, failed=True)
+        assert_ended(api, done, "NotReady", message)
         assert_labelled(api, done, "cycle-9-executive-session", ["cycle:9", "phase:executive-session"])
         assert done.result == {"missing": [k for k in EXECUTIVE_INPUTS if k not in handed_in]}
         assert progress() == PLANNED
@@ -522,7 +522,7 @@ class TestResumedGate:
         asked = resume_with(answer)
         submit(*EXECUTIVE_INPUTS)
         done = run(executive_session, as_of=AS_OF)
-        assert_ended(api, done, name, message, failed=name != "Completed")
+        assert_ended(api, done, name, message, failed=name == "InvalidDecision")
         [(form, timeout, key)] = asked
         assert (form.__name__, timeout, key) == ("ApaValidation", SECONDS_PER_30_DAYS, "apa-validation")
         assert gate_view(APA).state is gate
@@ -575,7 +575,6 @@ class TestObservationVisit:
             "NotReady",
             "cycle 9 cannot start observation-visit: 1 required items are not in: "
             "c9/gate/-/apa-validation (pending, due 2026-08-04)",
-            failed=True,
         )
         assert_labelled(api, done, "cycle-9-observation-visit", ["cycle:9", "phase:observation-visit"])
         assert (progress(), changes()) == (PLANNED, before)
@@ -692,7 +691,6 @@ class TestAssessment:
             "NotReady",
             "cycle 9 cannot start assessment: 1 required items are not in: "
             "c9/deliverable/-/visit-report (pending, due 2027-05-17)",
-            failed=True,
         )
 
     @pytest.mark.usefixtures("exercise_selected")
@@ -900,7 +898,7 @@ class TestCheckOverdue:
         assert_ended(
             api,
             done,
-            "Completed",
+            "Overdue",
             "cycle 9: 97 deliverables overdue on 2026-11-25, the most severe 283 working days late "
             "(c9/deliverable/sst-army/agenda-1); 0 due soon; 193 new notices",
         )
@@ -936,6 +934,17 @@ class TestCheckOverdue:
         assert first.resource["roundtable.owner"] == "sst-army"
         assert first.resource["roundtable.level"] == "tri-chairs-staff"
         assert [(r.id, r.role) for r in first.related][:1] == [("roundtable.cycle.9", "cycle")]
+
+    @pytest.mark.usefixtures("planned")
+    def test_a_clean_check_is_told_apart_from_one_that_found_something(self) -> None:
+        """The runs list shows the state's name: Overdue when anything is late, Completed
+        when nothing is (both Completed-typed, for automations)."""
+        clean = run(check_overdue, cycle=9, as_of=dt.date(2025, 9, 2))
+        late = run(check_overdue, cycle=9, as_of=AS_OF)
+        assert (clean.state.name, clean.state.type.value) == ("Completed", "COMPLETED")
+        assert (late.state.name, late.state.type.value) == ("Overdue", "COMPLETED")
+        assert clean.state.message is not None
+        assert clean.state.message.startswith("cycle 9: 0 deliverables overdue on 2025-09-02")
 
     @pytest.mark.usefixtures("planned")
     def test_a_second_run_announces_nothing_again(self, api: Api) -> None:
@@ -1030,13 +1039,21 @@ class TestPublishCalendars:
         feeds = planned / "feeds"
         assert not feeds.exists()
         first = run(publish_calendars, as_of=AS_OF)
-        assert first.result == {"out": str(feeds), "written": 43, "unchanged": 0}
+        assert {k: v for k, v in first.result.items() if k != "phase_starts"} == {
+            "out": str(feeds),
+            "written": 43,
+            "unchanged": 0,
+        }
         assert_labelled(api, first, "publish-calendars-2026-11-25", [])
         files = {p: p.stat().st_mtime_ns for p in feeds.rglob("*") if p.is_file()}
         assert len(files) == 43
         assert {p.relative_to(feeds).parts[0] for p in files} == {"en", "es", "index.html"}
         second = run(publish_calendars, as_of=AS_OF)
-        assert second.result == {"out": str(feeds), "written": 0, "unchanged": 43}
+        assert {k: v for k, v in second.result.items() if k != "phase_starts"} == {
+            "out": str(feeds),
+            "written": 0,
+            "unchanged": 43,
+        }
         assert {p: p.stat().st_mtime_ns for p in feeds.rglob("*") if p.is_file()} == files
 
 

@@ -5,6 +5,7 @@ the feed server start together on loopback, their addresses are printed, and one
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from flows.catalog import DEPLOYMENTS
 from tests.flows.test_end_to_end import _free_port, _wait
 
 VENV_BIN = Path(sys.executable).parent
@@ -25,7 +27,9 @@ def _listening(port: int) -> bool:
 
 
 def test_up_starts_every_service_and_one_ctrl_c_stops_them_all(tmp_path: Path) -> None:
-    """The UI, API, deployments and feed server answer; SIGINT ends everything with exit 0."""
+    """On a fresh store: the open cycle is planned first and the cycle's status reaches the
+    server without any flow run; the UI, API, deployments and feed server (its front page
+    too) answer; SIGINT ends everything with exit 0."""
     port, feeds_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ROUNDTABLE_"))}
     env |= {
@@ -34,8 +38,6 @@ def test_up_starts_every_service_and_one_ctrl_c_stops_them_all(tmp_path: Path) -
         "DO_NOT_TRACK": "1",
     }
     roundtable = str(VENV_BIN / "roundtable")
-    for command in (["init"], ["plan", "--cycle", "9"]):
-        subprocess.run([roundtable, *command], env=env, check=True, capture_output=True)
     out = tmp_path / "up.out"
     with out.open("wb") as sink:
         up = subprocess.Popen(
@@ -55,12 +57,27 @@ def test_up_starts_every_service_and_one_ctrl_c_stops_them_all(tmp_path: Path) -
         assert ui.status_code == 200
         assert "<html" in ui.text.lower()
         assert httpx.get(f"http://127.0.0.1:{feeds_port}/healthz", timeout=5).json()["status"] == "ok"
+        front = httpx.get(f"http://127.0.0.1:{feeds_port}/", timeout=5)
+        assert (front.status_code, "ask the secretariat for your link" in front.text) == (200, True)
+        opened = re.search(r"Planned and opened cycle (\d+) ", printed)
+        assert opened, printed
 
         def served() -> bool:
-            response = httpx.get(f"{api}/deployments/name/check-overdue/roundtable", timeout=5)
+            response = httpx.get(
+                f"{api}/deployments/name/check-overdue/{DEPLOYMENTS['check-overdue'].title}", timeout=5
+            )
             return response.status_code == 200
 
         _wait("the deployments", served, 90)
+
+        def status_shown() -> bool:
+            key = f"cycle-{opened.group(1)}-status"
+            response = httpx.post(
+                f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": [key]}}}, timeout=5
+            )
+            return response.status_code == 200 and bool(response.json())
+
+        _wait("the cycle's status on the server", status_shown, 60)
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=60) == 0, out.read_text()
     finally:

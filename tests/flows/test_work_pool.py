@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.catalog import DEPLOYMENTS
 from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     AS_OF,
     VENV_BIN,
@@ -74,7 +75,7 @@ def test_a_worker_polling_a_process_pool_runs_the_deployed_flows(
             prefect,
             "deployment",
             "run",
-            "check-overdue/roundtable",
+            f"check-overdue/{DEPLOYMENTS['check-overdue'].title}",
             "--param",
             "cycle=9",
             "--param",
