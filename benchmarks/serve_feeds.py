@@ -1,4 +1,4 @@
-"""Figure 3 — serve a feed, and the load figure of issue 6: `roundtable feeds serve` on
+"""Figure 3 — serve a feed, and the load figure: `roundtable feeds serve` on
 loopback, polled by many subscribers at once (200 in the full size, each with its own
 private URL), each on its own keep-alive connection, as fast as it is answered, for a
 bounded time: first with conditional requests (If-None-Match: the 304 a calendar client

@@ -379,7 +379,7 @@ class _Writer:
 
 def _zoned(instant: dt.datetime, zone: str) -> dt.datetime:
     """The instant in its own zone, or in UTC when that wall time is skipped or repeated
-    by a daylight-saving change (parsers resolve those differently: CALENDAR_NOTES fact 5)."""
+    by a daylight-saving change (parsers resolve those differently)."""
     instant = dt.datetime.fromtimestamp(instant.timestamp(), tz=dt.UTC)
     local = instant.astimezone(ZoneInfo(zone))
     wall = local.replace(tzinfo=None)

@@ -2,7 +2,7 @@
 
 `icalendar`'s `add_missing_timezones()` writes each daylight-saving rule as one RDATE with
 dozens of dates, which Mozilla's ical.js (Thunderbird) and vobject read only the first of,
-so most of the year comes out an hour off (CALENDAR_NOTES.md, fact 1). Here every offset
+so most of the year comes out an hour off. Here every offset
 change in the feed's span is its own STANDARD or DAYLIGHT sub-component with a single
 DTSTART, found from the machine's zone database; no COMMENT, and a stable order.
 """

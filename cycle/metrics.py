@@ -209,7 +209,7 @@ def report(
     )
 
 
-# --- objectives (issue 8) -----------------------------------------------------------------
+# --- objectives -----------------------------------------------------------------------------
 # The bodies' objectives held in the cycle, counted by status per body and per line of
 # effort, with those still open past their horizon's target date; and the AM&E ratings of
 # each, cycle by cycle.

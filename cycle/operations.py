@@ -409,7 +409,7 @@ def amend_apa(
     return ctx.store.transaction(work)
 
 
-# --- objectives (issue 8) -----------------------------------------------------------------
+# --- objectives -----------------------------------------------------------------------------
 # The bodies' objectives: each operation checks its input with cycle.objectives, then
 # writes in one transaction (cycle.store.objectives), so bad input changes nothing.
 

@@ -1,7 +1,7 @@
 """The `roundtable` command: parse, validate, wire; the work is in cycle.operations.
 
 Heavy imports (the store, and Prefect for the commands that run flows) live inside the
-commands, so `roundtable --help` starts fast (STYLE 9).
+commands, so `roundtable --help` starts fast.
 """
 
 from __future__ import annotations
@@ -1459,7 +1459,7 @@ def import_(
     )
 
 
-# --- objectives (issue 8) -------------------------------------------------------------------
+# --- objectives -----------------------------------------------------------------------------
 
 objectives_app = typer.Typer(
     help="The bodies' objectives: add, list, show, record progress, rate.", no_args_is_help=True

@@ -336,7 +336,7 @@ def publish_apa(ctx: Context, state: ApaState) -> None:
     )
 
 
-# --- the objectives in the status (issue 8) -----------------------------------------------
+# --- the objectives in the status ---------------------------------------------------------
 
 
 def objectives_state(ctx: Context, *, number: int, as_of: dt.date) -> ObjectiveFigures:

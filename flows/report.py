@@ -219,7 +219,7 @@ def report_html(report: Report, lang: Lang = "en") -> str:
     )
 
 
-# --- objectives (issue 8) -----------------------------------------------------------------
+# --- objectives -----------------------------------------------------------------------------
 
 OBJECTIVE_WORDS: dict[str, dict[Lang, str]] = {
     "objectives_by_body": {"en": "Objectives by body", "es": "Objetivos por órgano"},

@@ -1,7 +1,7 @@
 """Shared fixtures: the shipped program, the business calendar, and the stores.
 
 Isolation comes first: Prefect reads PREFECT_HOME at import time, so it is set here,
-before any test module can import it, and telemetry is off (PREFECT_NOTES.md).
+before any test module can import it, and telemetry is off.
 """
 
 from __future__ import annotations

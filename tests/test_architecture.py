@@ -1,4 +1,4 @@
-"""The four parts depend one way only (DESIGN.md): cycle/ is the pure domain, calendars/
+"""The four parts depend one way only: cycle/ is the pure domain, calendars/
 uses cycle/, flows/ uses both; only cycle/store/ touches the database libraries."""
 
 from __future__ import annotations

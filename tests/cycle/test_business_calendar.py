@@ -1,5 +1,5 @@
 """The business calendar of both countries: a day works only when it is a weekday and a
-public holiday in neither the United States nor Mexico (STYLE, "Our habits" 5)."""
+public holiday in neither the United States nor Mexico."""
 
 from __future__ import annotations
 
