@@ -1,7 +1,7 @@
 """Every deployment Roundtable publishes: its flow, its title and what it says of itself.
 
 The title is the deployment's name on the Prefect server, so `prefect deployment run
-'check-overdue/Check overdue deliverables'` runs one, and the UI's deployments list reads
+'check-overdue/Check overdue'` runs one, and the UI's deployments list reads
 as a list of jobs rather than one name eleven times. The description is what the
 deployment's page shows: what it does, when it runs, what it needs.
 
@@ -28,33 +28,33 @@ class DeploymentSpec:
 
 DEPLOYMENTS: dict[str, DeploymentSpec] = {
     "plan-cycle": DeploymentSpec(
-        "Plan and open the cycle",
+        "Plan the cycle",
         "Plans the cycle into the store (new items added, moved ones revised, dropped ones "
         "cancelled), completes its opening, starts its group meetings and republishes the calendars. "
         "Runs at each planned cycle's opening, 07:00 Mexico City; safe to run again at any time. "
         "Needs only the program file.",
     ),
     "group-meetings": DeploymentSpec(
-        "Record the group meetings",
+        "Group meetings",
         "Records which SST, IB and WG meetings have been held and which of their agendas and minutes "
         "are still missing; opens the executive preparation when its window comes. Runs when the "
         "group-meetings phase starts; run it by hand whenever you want the meetings brought up to date.",
     ),
     "executive-session": DeploymentSpec(
-        "Executive session and APA validation",
+        "Executive session",
         "Checks that every body's APA inputs and annual briefing, the delegation roster and the "
         "read-ahead book are in, then waits for the tri-chairs' decision on the Annual Plan of "
         "Activities (the run's form). Runs when the executive session's phase starts. Needs those "
         "inputs handed in, or allow_missing to go on without them.",
     ),
     "observation-visit": DeploymentSpec(
-        "Observation visit and exercise selection",
+        "Observation visit",
         "Waits for the tri-chairs to choose, from the validated APA, the exercise or training the "
         "leadership visit observes (the run's form); the visit takes its dates and place. Runs when "
         "the observation-visit phase starts. Needs the APA validated at the executive session.",
     ),
     "assessment": DeploymentSpec(
-        "Assessment report (AM and E)",
+        "Assessment",
         "Waits for the AM&E group's assessment report and the ratings of the cycle's objectives, and "
         "attaches the AM&E report. Runs when the assessment phase starts.",
     ),
@@ -64,13 +64,13 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {
         "last day. Needs the assessment completed.",
     ),
     "check-overdue": DeploymentSpec(
-        "Check overdue deliverables",
+        "Check overdue",
         "Finds the deliverables due soon, overdue or escalated, records and announces each notice "
         "once, and refreshes the cycle's status and overdue tables. Runs daily at 07:00 "
         "America/Mexico_City.",
     ),
     "publish-calendars": DeploymentSpec(
-        "Publish the calendars",
+        "Publish calendars",
         "Writes every iCalendar feed and the feeds' index page. Runs hourly and whenever the plan "
         "changes (the event roundtable.plan.changed).",
     ),
@@ -80,7 +80,7 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {
         "does. On demand: fill in its form. Needs the deliverable's key (see the cycle's overdue table).",
     ),
     "record-objective-progress": DeploymentSpec(
-        "Record objective progress",
+        "Objective progress",
         "Records an objective's status and progress. On demand: fill in its form.",
     ),
     "amend-apa": DeploymentSpec(

@@ -1,7 +1,7 @@
 """Every flow as a deployment: what `roundtable serve` and `roundtable deploy` publish.
 
 Each deployment is named by its title (`flows.catalog`), e.g.
-`executive-session/Executive session and APA validation`, and carries a description.
+`executive-session/Executive session`, and carries a description.
 
 - check-overdue: daily at 07:00 America/Mexico_City.
 - publish-calendars: hourly, and whenever a flow reports `roundtable.plan.changed`.

@@ -69,6 +69,12 @@ def start_time(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, START_TIME, tzinfo=zoneinfo.ZoneInfo(SCHEDULE_ZONE))
 
 
+def start_message(start: PhaseStart, at: dt.datetime) -> str:
+    """What the run's page says of it: the phase and its start in Mexico City time (the UI
+    shows the time in the viewer's own zone)."""
+    return f"planned start of cycle {start.cycle}'s {start.phase.value}: {at:%Y-%m-%d %H:%M} {SCHEDULE_ZONE}"
+
+
 def run_name(start: PhaseStart) -> str:
     return f"cycle-{start.cycle}-{PHASE_FLOWS[start.phase]}"
 
@@ -177,7 +183,7 @@ def _keep_one_start(
             parameters={"cycle": start.cycle},
             name=run_name(start),
             tags=[PLANNED_TAG, f"cycle:{start.cycle}", f"phase:{start.phase.value}"],
-            state=Scheduled(scheduled_time=at, message=f"planned start of {start.phase.value}"),
+            state=Scheduled(scheduled_time=at, message=start_message(start, at)),
         )
         report.created.append(run_name(start))
         return

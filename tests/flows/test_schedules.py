@@ -144,5 +144,5 @@ def test_the_summary_names_a_start_that_passed_with_nothing_run() -> None:
     lines = [line for line in status_markdown(ctx, board).splitlines() if "was due to start" in line]
     assert lines == [
         "- **executive-session was due to start on 2026-08-04 and has not started**: "
-        "run *Executive session and APA validation* (executive-session)"
+        "run *Executive session* (executive-session)"
     ]
