@@ -69,13 +69,14 @@ sys.exit(3)  # the kill point was never reached
 FLOWS: dict[str, Callable[..., Any]] = {"plan-cycle": plan_cycle, "executive-session": executive_session}
 
 TASKS = {
-    "plan-cycle": ["migrate-store", "plan-into-store", "write-feeds", "publish-status"],
+    "plan-cycle": ["migrate-store", "plan-into-store", "write-feeds", "follow-plan", "publish-status"],
     "executive-session": [
         "begin-phase",
         "request-gate",
         "record-decision",
         "complete-phase",
         "write-feeds",
+        "follow-plan",
         "publish-status",
     ],
 }
