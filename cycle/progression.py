@@ -34,6 +34,7 @@ from cycle.phases import (
     recorded_phase,
 )
 from cycle.program import Phase
+from cycle.standpoint import Standpoint, standpoint
 from cycle.status import CycleStatus, TrackedItem, summarize
 from cycle.store.apa import apa_plan, proposals, save_version
 from cycle.store.objectives import unrated_objectives
@@ -73,6 +74,13 @@ class CycleBoard:
     rows: list[PhaseRow]
     progress: dict[Phase, PhaseProgress]
     gates: list[GateView]
+    requirements: dict[Phase, tuple[Missing, ...]] = field(default_factory=dict)
+    """Each phase's required items that are not in or not approved."""
+
+    @property
+    def standpoint(self) -> Standpoint:
+        """Where the cycle stands and what holds it up: what every view shows."""
+        return standpoint(self.rows, self.requirements, self.status.as_of)
 
     @property
     def recorded_phase(self) -> Phase | None:
@@ -112,11 +120,13 @@ def cycle_board(ctx: Context, *, number: int, as_of: dt.date) -> CycleBoard:
         tracked = _load(session, number)
         progress = phase_progress(session, cycle=number)
         gates = list_gates(session, cycle=number)
+    rows = board(tracked, progress, as_of, ctx.deadlines)
     return CycleBoard(
         status=summarize(cycle, tracked, as_of, ctx.deadlines),
-        rows=board(tracked, progress, as_of, ctx.deadlines),
+        rows=rows,
         progress=progress,
         gates=gates,
+        requirements={r.phase: tuple(missing_requirements(ctx.program, r.phase, tracked)) for r in rows},
     )
 
 

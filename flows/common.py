@@ -27,14 +27,12 @@ from cycle.context import Context, open_context
 from cycle.cycles import cycle_by_number, cycle_on
 from cycle.errors import NotFoundError, RoundtableError, StoreError
 from cycle.metrics import ObjectiveFigures
-from cycle.operations import ApaState, apa_state
-from cycle.phases import PhaseState
+from cycle.operations import ApaState, apa_state, check_deadlines
 from cycle.program import Phase
 from cycle.progression import Announcement, CycleBoard, cycle_board
 from cycle.settings import settings_from_env
-from cycle.starts import starts_of
 from cycle.views import owner_label
-from flows.catalog import DEPLOYMENTS, STARTS
+from flows.console import blocker_lines, console_markdown, gate_state, lateness, position_line, short
 
 ACTOR = "prefect"
 
@@ -186,14 +184,17 @@ def announce_outside_run(announcements: Iterable[Announcement]) -> None:
 
 
 def status_table(board: CycleBoard) -> list[dict[str, Any]]:
+    """A row per phase; the step the flows are at (`cycle.standpoint`) is marked, and a gate
+    undecided past its due date says how late. Six short columns: the card's width."""
+    sp = board.standpoint
     return [
-        {  # what an operator scans first comes first: the UI's table scrolls sideways
+        {
             "phase": row.name.en,
-            "state": row.state.value,
-            "deliverables done": f"{row.deliverables_done}/{row.deliverables_total}",
+            "state": row.state.value
+            + (" ← now" if sp.step is not None and row.phase is sp.step.phase else ""),
+            "gate": gate_state(row, sp),
             "overdue": row.overdue,
-            "gate": row.gate or "",
-            "handed in": row.deliverables_in,
+            "done": f"{row.deliverables_done}/{row.deliverables_total}",
             "window": f"{row.window[0]} → {row.window[1]}",
         }
         for row in board.rows
@@ -201,16 +202,15 @@ def status_table(board: CycleBoard) -> list[dict[str, Any]]:
 
 
 def status_markdown(ctx: Context, board: CycleBoard) -> str:
+    """The summary: the cycle's figures, where it stands and what blocks it (the same
+    sentences as the console), the gates, the most late and what comes next."""
     status = board.status
     cycle = status.cycle
+    sp = board.standpoint
     lines = [
         f"# Cycle {cycle.number} ({cycle.start} → {cycle.end}, {cycle.months} months)",
         "",
-        f"As of **{status.as_of}** the cycle is **{status.state}**"
-        + (f"; by the calendar it is in **{status.phase.value}**" if status.phase else "")
-        + (
-            f"; the flows have taken it to **{board.recorded_phase.value}**." if board.recorded_phase else "."
-        ),
+        f"As of **{status.as_of}** the cycle is **{status.state}**. {position_line(sp)}",
         "",
         f"- Deliverables: {status.deliverables_done}/{status.deliverables_total} done, "
         f"{status.deliverables_submitted} submitted, **{len(status.overdue)} overdue**",
@@ -218,26 +218,22 @@ def status_markdown(ctx: Context, board: CycleBoard) -> str:
     ]
     for gate in board.gates:
         decided = f" by {gate.decided_by} on {gate.decided_at:%Y-%m-%d}" if gate.decided_at else ""
-        lines.append(f"- Gate *{gate.item.title.en}* ({gate.item.due}): **{gate.state.value}**{decided}")
-    missing = {
+        late = next((b.days_late for b in (*sp.blockers, *sp.next_needs) if b.item.key == gate.item.key), 0)
+        state = f"{gate.state.value}, {lateness(late)}" if late else gate.state.value
+        lines.append(f"- Gate *{gate.item.title.en}* ({gate.item.due}): **{state}**{decided}")
+    lines += ["", "## What blocks it", "", *blocker_lines(sp)]
+    skipped = {
         phase: outcome.outcome.get("went_on_without") or outcome.outcome.get("waiting_for")
         for phase, outcome in board.progress.items()
-        if outcome.state is PhaseState.open
     }
-    for phase, keys in missing.items():
+    for phase, keys in skipped.items():
         if keys:
             lines.append(f"- {phase.value} is waiting for or went on without: {', '.join(keys)}")
-    for start in starts_of(cycle.number, board.rows, STARTS, status.as_of):
-        if start.missed:
-            flow = STARTS[start.phase]
-            lines.append(
-                f"- **{start.phase.value} was due to start on {start.day} and has not started**: "
-                f"run *{DEPLOYMENTS[flow].title}* ({flow})"
-            )
     if status.overdue:
-        lines += ["", "## Most late", "", "| deliverable | owner | due | days late |", "|---|---|---|---|"]
+        lines += ["", "## Most late", "", "| owner | deliverable | due | days late |", "|---|---|---|---:|"]
         lines += [
-            f"| {o.item.title.en} | {owner_label(ctx.program, o.item.owner)} | {o.item.due} | {o.days_late} |"
+            f"| {owner_label(ctx.program, o.item.owner)} | {short(o.item.title.en)} "
+            f"| {o.item.due} | {o.days_late} |"
             for o in status.overdue[:10]
         ]
     if status.next_events:
@@ -263,6 +259,13 @@ def show_cycle(number: int, as_of: dt.date) -> dict[str, Any]:
     description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue; {apa_line(apa)}"
     objectives = objectives_state(ctx, number=number, as_of=as_of)
     create_table_artifact(key=f"cycle-{number}-status", table=status_table(board), description=description)
+    create_markdown_artifact(
+        key=f"cycle-{number}-console",
+        markdown=console_markdown(
+            ctx.program, board, check_deadlines(ctx, number=number, as_of=as_of).overdue
+        ),
+        description=f"Cycle {number} as of {as_of}: where it stands, what blocks it, who must act",
+    )
     if objectives.by_body:
         create_table_artifact(
             key=f"cycle-{number}-objectives",

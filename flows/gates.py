@@ -39,7 +39,7 @@ from flows.publish_calendars import publish_calendars
 
 SECONDS_PER_DAY = 86_400
 MISSING_SHOWN = 5
-"""A run's state message names this many missing items; the summary artifact has all."""
+"""A run's state message names this many missing items; the console artifact has all."""
 
 Activity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ACTIVITY)]
 
@@ -227,7 +227,7 @@ def not_ready(step: StepResult) -> State[Any]:
     message = (
         f"cycle {step.cycle} cannot start {step.phase.value}: {len(step.missing)} required items are not in: "
         + "; ".join(shown)
-        + (f"; and {more} more (see the cycle-{step.cycle}-summary artifact)" if more > 0 else "")
+        + (f"; and {more} more (see the cycle-{step.cycle}-console artifact)" if more > 0 else "")
     )
     get_run_logger().warning(message)
     # An expected outcome, not a failure: Completed-typed, so Prefect raises nothing and

@@ -64,21 +64,28 @@ LAST_DAY = dt.date(2027, 8, 31)
 NEXT_CYCLE_DAY = dt.date(2027, 9, 1)
 SECONDS_PER_30_DAYS = 2_592_000
 
-STATUS_ARTIFACTS = ["cycle-9-apa", "cycle-9-progress", "cycle-9-status", "cycle-9-summary"]
+STATUS_ARTIFACTS = ["cycle-9-apa", "cycle-9-console", "cycle-9-progress", "cycle-9-status", "cycle-9-summary"]
 PLANNED = {"opening": ("completed", {"items": 217}), "group-meetings": ("open", {})}
 """Cycle 9's phases as plan-cycle leaves them (the executive preparation opens in its own
 window, with the group meetings' run)."""
-STATUS_COLUMNS = ("phase", "state", "window", "deliverables done", "handed in", "overdue", "gate")
+STATUS_COLUMNS = ("phase", "state", "gate", "overdue", "done", "window")
 STATUS_AS_PLANNED = [
     dict(zip(STATUS_COLUMNS, row, strict=True))
     for row in [
-        ("Opening", "completed", "2025-09-01 → 2025-09-30", "0/0", 0, 0, ""),
-        ("Group meetings", "open", "2025-09-01 → 2027-08-31", "0/116", 0, 70, ""),
-        ("Executive session preparation", "not-started", "2026-06-05 → 2026-08-03", "0/26", 0, 26, ""),
-        ("Executive session", "not-started", "2026-08-04 → 2026-08-26", "0/1", 0, 1, "pending"),
-        ("Observation visit", "not-started", "2026-12-14 → 2027-05-15", "0/2", 0, 0, "pending"),
-        ("Assessment", "not-started", "2027-07-02 → 2027-08-30", "0/1", 0, 0, ""),
-        ("Close-out", "not-started", "2027-08-31 → 2027-08-31", "0/0", 0, 0, ""),
+        ("Opening", "completed", "", 0, "0/0", "2025-09-01 → 2025-09-30"),
+        ("Group meetings", "open", "", 70, "0/116", "2025-09-01 → 2027-08-31"),
+        ("Executive session preparation", "not-started", "", 26, "0/26", "2026-06-05 → 2026-08-03"),
+        (
+            "Executive session",
+            "not-started ← now",
+            "pending, 113 days late",
+            1,
+            "0/1",
+            "2026-08-04 → 2026-08-26",
+        ),
+        ("Observation visit", "not-started", "pending", 0, "0/2", "2026-12-14 → 2027-05-15"),
+        ("Assessment", "not-started", "", 0, "0/1", "2027-07-02 → 2027-08-30"),
+        ("Close-out", "not-started", "", 0, "0/0", "2027-08-31 → 2027-08-31"),
     ]
 ]
 """The cycle-9-status table on AS_OF for the planned cycle."""
@@ -94,7 +101,7 @@ MISSING_ALL = (
     "c9/deliverable/ib-institutional-strengthening/apa-inputs (pending, due 2026-06-05); "
     "c9/deliverable/sst-air/apa-inputs (pending, due 2026-06-05); "
     "c9/deliverable/sst-army/apa-inputs (pending, due 2026-06-05); "
-    "and 21 more (see the cycle-9-summary artifact)"
+    "and 21 more (see the cycle-9-console artifact)"
 )
 LATE_TWO = ("c9/deliverable/sst-army/apa-inputs", "c9/deliverable/-/read-ahead")
 MISSING_TWO = (
@@ -188,11 +195,12 @@ class TestPlanCycle:
         assert share(api, done) == pytest.approx(100 / 7)
         assert summary(api, done).startswith(
             "# Cycle 9 (2025-09-01 → 2027-08-31, 24 months)\n\n"
-            "As of **2026-11-25** the cycle is **open**; by the calendar it is in **group-meetings**; "
-            "the flows have taken it to **executive-prep**.\n\n"
+            "As of **2026-11-25** the cycle is **open**. The flows are at **Executive session**, not "
+            "started: it was due to start on 2026-08-04, 113 days ago.\n\n"
             "- Deliverables: 0/146 done, 0 submitted, **97 overdue**\n"
             "- Phases completed: 1 of 7\n"
-            "- Gate *Tri-chairs validate the Annual Plan of Activities* (2026-08-04): **pending**\n"
+            "- Gate *Tri-chairs validate the Annual Plan of Activities* (2026-08-04): "
+            "**pending, 113 days late**\n"
         )
         assert len([p for p in (flow_home / "feeds").rglob("*") if p.is_file()]) == 43
 
@@ -844,6 +852,7 @@ class TestCloseCycle:
         ]
         assert sorted(api.artifacts(done)) == [
             "cycle-10-apa",
+            "cycle-10-console",
             "cycle-10-progress",
             "cycle-10-status",
             "cycle-10-summary",
