@@ -556,9 +556,12 @@ def run(
     """One pass of everything due, as Prefect flows: plan the open cycle, run the flow of
     every phase due, check for overdue deliverables, publish the calendars.
 
-    Without PREFECT_API_URL the flows run in Prefect's ephemeral mode (no server to start).
+    With PREFECT_API_URL set, the flows run against that server; else against the Prefect
+    server of a `roundtable up` running on the same ROUNDTABLE_HOME, if one answers (the runs
+    then show in its UI); else in Prefect's ephemeral mode, which starts a server of its own.
     """
     ctx = _context()
+    prefect = _choose_prefect(ctx)
     _prepare_prefect(ctx, quiet=True)
     from cycle.context import status as cycle_status
     from cycle.operations import initialize
@@ -580,16 +583,39 @@ def run(
                     {"flow": r.flow, "state": r.state, "type": r.type, "message": r.message} for r in reports
                 ],
                 "calendars": str(feeds),
+                "prefect": prefect,
                 "status": status_json(result, _lang(lang)),
             }
         )
         return
     console = _console()
+    console.print(_prefect_line(prefect))
     rows = [(r.flow, r.state, r.message) for r in reports]
     console.print(_table(f"Flows run for cycle {number} as of {today}", ("flow", "state", "message"), rows))
     _print_status(ctx, result, _lang(lang))
     console.print(f"Calendars: {feeds}")
     console.print(f"Status: roundtable status --as-of {today}; the runs: roundtable up, then the Prefect UI")
+
+
+def _choose_prefect(ctx: Context) -> dict[str, str | None]:
+    """Which Prefect server `run` uses: PREFECT_API_URL, a running `up`, or ephemeral mode."""
+    from flows.runtime import running_up
+
+    if os.environ.get("PREFECT_API_URL"):
+        return {"mode": "PREFECT_API_URL", "api": os.environ["PREFECT_API_URL"]}
+    api = running_up(ctx.settings.home)
+    if api is None:
+        return {"mode": "ephemeral", "api": None}
+    os.environ["PREFECT_API_URL"] = api
+    return {"mode": "up", "api": api}
+
+
+def _prefect_line(prefect: dict[str, str | None]) -> str:
+    if prefect["mode"] == "up":
+        return f"Prefect: the server of `roundtable up` at {prefect['api']} (the runs show in its UI)"
+    if prefect["mode"] == "PREFECT_API_URL":
+        return f"Prefect: the server at {prefect['api']} (PREFECT_API_URL)"
+    return "Prefect: ephemeral mode (no `roundtable up` answers for this ROUNDTABLE_HOME)"
 
 
 def _prepare_prefect(ctx: Context, *, quiet: bool = False) -> None:

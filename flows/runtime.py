@@ -8,6 +8,7 @@ keeps that. This module imports no Prefect.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -41,3 +42,39 @@ def prepare_prefect(roundtable_home: Path, environ: MutableMapping[str, str] | N
     home = Path(env["PREFECT_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+UP_FILE = "up.json"
+"""Under ROUNDTABLE_HOME while `roundtable up` runs: where its Prefect server answers."""
+
+
+def record_up(roundtable_home: Path, *, api: str, ui: str, feeds: str) -> Path:
+    """Note, for other commands on the same data directory, where `up`'s services are."""
+    path = roundtable_home / UP_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"api": api, "ui": ui, "feeds": feeds, "pid": os.getpid()}) + "\n")
+    temporary.replace(path)
+    return path
+
+
+def forget_up(roundtable_home: Path) -> None:
+    (roundtable_home / UP_FILE).unlink(missing_ok=True)
+
+
+def running_up(roundtable_home: Path, *, timeout: float = 2.0) -> str | None:
+    """The API address of a `roundtable up` running on this data directory, if its Prefect
+    server answers its health check now; None otherwise (no file, a stale one, no answer)."""
+    import httpx
+
+    try:
+        noted = json.loads((roundtable_home / UP_FILE).read_text())
+        api = str(noted["api"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not api.startswith("http://127.0.0.1:"):
+        return None  # `up` only ever listens on loopback: anything else is not ours
+    try:
+        answered = httpx.get(f"{api}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return None
+    return api if answered else None

@@ -20,6 +20,8 @@ from types import FrameType
 
 import httpx
 
+from flows.runtime import forget_up, record_up
+
 HEALTH_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
 
@@ -91,6 +93,7 @@ def run_services(*, home: Path, port: int, feeds_port: int, echo: Callable[[str]
             "feeds", [*roundtable, "feeds", "serve", "--host", "127.0.0.1", "--port", str(feeds_port)]
         )
         _wait_healthy("feed server", f"http://127.0.0.1:{feeds_port}/healthz", feeds, HEALTH_TIMEOUT)
+        record_up(home, api=api, ui=f"http://127.0.0.1:{port}/", feeds=f"http://127.0.0.1:{feeds_port}/")
         echo(f"Prefect UI:   http://127.0.0.1:{port}/")
         echo(f"Prefect API:  {api}  (export PREFECT_API_URL={api} to use it from another shell)")
         echo(f"Feed server:  http://127.0.0.1:{feeds_port}/  (subscription pages and feeds)")
@@ -108,6 +111,7 @@ def run_services(*, home: Path, port: int, feeds_port: int, echo: Callable[[str]
         echo("Stopping ...")
         return 0
     finally:
+        forget_up(home)
         _stop(children)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

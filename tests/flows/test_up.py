@@ -4,6 +4,7 @@ the feed server start together on loopback, their addresses are printed, and one
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -78,6 +79,20 @@ def test_up_starts_every_service_and_one_ctrl_c_stops_them_all(tmp_path: Path) -
             return response.status_code == 200 and bool(response.json())
 
         _wait("the cycle's status on the server", status_shown, 60)
+
+        ran = subprocess.run(
+            [roundtable, "run", "--json"], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout)["prefect"] == {"mode": "up", "api": api}
+        overdue = httpx.post(
+            f"{api}/flow_runs/filter",
+            json={
+                "flow_runs": {"name": {"like_": "-check-overdue"}, "state": {"type": {"any_": ["COMPLETED"]}}}
+            },
+            timeout=5,
+        ).json()
+        assert overdue, "roundtable run's check-overdue run is not on up's server"
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=60) == 0, out.read_text()
     finally:
@@ -89,4 +104,10 @@ def test_up_starts_every_service_and_one_ctrl_c_stops_them_all(tmp_path: Path) -
         time.sleep(0.5)
     assert not _listening(port), "the Prefect server outlived `roundtable up`"
     assert not _listening(feeds_port), "the feed server outlived `roundtable up`"
+    assert not (tmp_path / "home" / "up.json").exists()
+    alone = subprocess.run(
+        [roundtable, "run", "--json"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads(alone.stdout)["prefect"] == {"mode": "ephemeral", "api": None}
     assert "Stopping ..." in out.read_text()
