@@ -38,6 +38,7 @@ from flows.common import (
     run_name,
     store_task,
 )
+from flows.console import short
 
 
 @store_task(name="expire-gate-requests")
@@ -103,12 +104,12 @@ def notice_event(notice: NoticeView, as_of: dt.date) -> dict[str, Any]:
 
 
 NOTHING_OVERDUE = {
-    "deliverable": "nothing overdue",
-    "key": "",
-    "owner": "",
-    "due": "",
-    "days late": 0,
     "level": "",
+    "owner": "",
+    "deliverable": "nothing overdue",
+    "due": "",
+    "working days late": 0,
+    "key": "",
 }
 """The table's one row when nothing is late (the UI shows an empty table as nothing)."""
 
@@ -116,14 +117,13 @@ NOTHING_OVERDUE = {
 def overdue_row(standing: Standing) -> dict[str, Any]:
     program = context().program
     item = standing.item
-    return {
-        "deliverable": item.title.en,
-        "key": item.key.to_string(),
-        "owner": owner_label(program, item.owner),
-        "due": standing.due.isoformat(),
-        "days late": standing.days_late,
-        "working days late": standing.working_days_late,
+    return {  # who must act first; the key, which record-deliverable takes, last
         "level": standing.level.definition.name.en if standing.level else "",
+        "owner": owner_label(program, item.owner),
+        "deliverable": short(item.title.en, 36),
+        "due": standing.due.isoformat(),
+        "working days late": standing.working_days_late,
+        "key": item.key.to_string(),
     }
 
 
@@ -143,10 +143,7 @@ def check_overdue(cycle: int | None = None, as_of: dt.date | None = None) -> Sta
     rows = [overdue_row(s) for s in check.overdue]
     create_table_artifact(
         key=f"cycle-{number}-overdue",
-        table=rows
-        or [
-            {"deliverable": "nothing overdue", "key": "", "owner": "", "due": "", "days late": 0, "level": ""}
-        ],
+        table=rows or [NOTHING_OVERDUE],
         description=f"Cycle {number}: deliverables overdue on {day}, most severe first",
     )
     sent = announce_notices(record_new_notices(check), day)

@@ -142,13 +142,14 @@ def _late(program: Program, overdue: Sequence[Standing]) -> list[str]:
     lines = [
         f"{len(overdue)} overdue: " + ", ".join(f"**{count}** at {name}" for name, count in levels.items()),
         "",
-        "| level | owner | deliverable | due | working days late |",
+        "| level | owner | deliverable | due | late (work days) |",
         "|---|---|---|---|---:|",
     ]
     for s in overdue[:WORST]:
         level = s.level.definition.name.en if s.level else ""
         lines.append(
-            f"| {cell(level)} | {cell(owner_label(program, s.item.owner))} | {cell(short(s.item.title.en))} "
+            f"| {cell(level)} | {cell(owner_label(program, s.item.owner))} "
+            f"| {cell(short(s.item.title.en, 36))} "
             f"| {s.due} | {s.working_days_late} |"
         )
     if len(overdue) > WORST:

@@ -141,8 +141,8 @@ def test_the_summary_names_a_start_that_passed_with_nothing_run() -> None:
     so and which deployment takes it up; the visit's start, still ahead, is not named."""
     ctx = flows.common.context()
     board = cycle_board(ctx, number=9, as_of=TODAY.date())
-    lines = [line for line in status_markdown(ctx, board).splitlines() if "was due to start" in line]
+    lines = [line for line in status_markdown(ctx, board).splitlines() if "has not started**" in line]
     assert lines == [
-        "- **executive-session was due to start on 2026-08-04 and has not started**: "
+        "- **Executive session was due to start on 2026-08-04 and has not started**: "
         "run *Executive session* (executive-session)"
     ]
