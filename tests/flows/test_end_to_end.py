@@ -82,7 +82,13 @@ class Services:
         return response.json()
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        response = httpx.post(f"{self.api}{path}", json=body, timeout=10)
+        """POST as Prefect's own client does: a 503 (the server's SQLite busy) is tried
+        again, a few times, before it counts."""
+        for _ in range(4):
+            response = httpx.post(f"{self.api}{path}", json=body, timeout=10)
+            if response.status_code != 503:
+                break
+            time.sleep(1)
         response.raise_for_status()
         return response.json() if response.content else None
 
