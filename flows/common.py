@@ -248,6 +248,24 @@ def publish_status(number: int, as_of: dt.date) -> dict[str, Any]:
     return show_cycle(number, as_of)
 
 
+@store_task(name="publish-console")
+def publish_console(number: int, as_of: dt.date) -> None:
+    """Show the cycle's console alone (as a run that is about to wait does)."""
+    ctx = context()
+    _console(ctx, cycle_board(ctx, number=number, as_of=as_of))
+
+
+def _console(ctx: Context, board: CycleBoard) -> None:
+    number, as_of = board.status.cycle.number, board.standpoint.as_of
+    create_markdown_artifact(
+        key=f"cycle-{number}-console",
+        markdown=console_markdown(
+            ctx.program, board, check_deadlines(ctx, number=number, as_of=as_of).overdue
+        ),
+        description=f"Cycle {number} as of {as_of}: where it stands, what blocks it, who must act",
+    )
+
+
 def show_cycle(number: int, as_of: dt.date) -> dict[str, Any]:
     """Show the cycle in the Prefect UI: the `cycle-{n}-status` table (a row per phase), a
     markdown summary, a progress bar of phases completed, the `cycle-{n}-apa` table and,
@@ -259,13 +277,7 @@ def show_cycle(number: int, as_of: dt.date) -> dict[str, Any]:
     description = f"Cycle {number} as of {as_of}: phases, deliverables done/total, overdue; {apa_line(apa)}"
     objectives = objectives_state(ctx, number=number, as_of=as_of)
     create_table_artifact(key=f"cycle-{number}-status", table=status_table(board), description=description)
-    create_markdown_artifact(
-        key=f"cycle-{number}-console",
-        markdown=console_markdown(
-            ctx.program, board, check_deadlines(ctx, number=number, as_of=as_of).overdue
-        ),
-        description=f"Cycle {number} as of {as_of}: where it stands, what blocks it, who must act",
-    )
+    _console(ctx, board)
     if objectives.by_body:
         create_table_artifact(
             key=f"cycle-{number}-objectives",

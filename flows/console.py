@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from cycle.deadlines import Standing
 from cycle.items import ItemKind, PlannedItem
 from cycle.phases import PhaseRow, PhaseState
-from cycle.program import Program
+from cycle.program import Phase, Program
 from cycle.progression import CycleBoard
 from cycle.standpoint import Blocker, Standpoint
 from cycle.store.progress import GateView
@@ -116,8 +116,8 @@ def blocker_lines(sp: Standpoint) -> list[str]:
     return lines
 
 
-def _waiting(gates: Sequence[GateView], as_of: dt.date) -> list[str]:
-    open_gates = [g for g in gates if g.state.value == "pending"]
+def _waiting(board: CycleBoard, as_of: dt.date) -> list[str]:
+    open_gates = [g for g in board.gates if g.state.value == "pending"]
     if not open_gates:
         return ["Nothing waits for a decision."]
     lines = ["| gate | due | late | where to answer |", "|---|---|---|---|"]
@@ -125,13 +125,40 @@ def _waiting(gates: Sequence[GateView], as_of: dt.date) -> list[str]:
         due = g.item.due
         late = lateness((as_of - due).days) if due else ""
         flow = STARTS.get(g.item.phase) if g.item.phase else None
+        first = [
+            m.item.title.en
+            for m in board.requirements.get(g.item.phase, ())
+            if g.item.phase
+            if m.item.kind is ItemKind.gate and m.item.key != g.item.key
+        ]
         if g.request_run:
             where = f"[the run's form](/runs/flow-run/{g.request_run})"
+        elif first:
+            where = f"after *{short(first[0], 36)}*"
         elif flow is not None:
             where = f"not asked yet: run *{DEPLOYMENTS[flow].title}*"
         else:
             where = "not asked yet"
         lines.append(f"| {cell(short(g.item.title.en))} | {due} | {late} | {where} |")
+    return lines
+
+
+def _decided(gates: Sequence[GateView]) -> list[str]:
+    """The gates the tri-chairs have answered, with what their answer holds."""
+    lines = []
+    for g in gates:
+        if g.decision is None or g.state.value not in ("approved", "rejected"):
+            continue
+        when = f" on {g.decided_at:%Y-%m-%d}" if g.decided_at else ""
+        line = f"- *{g.item.title.en}*: **{g.state.value}** by {g.decided_by}{when}"
+        count = len(g.decision.activities)
+        if g.state.value == "rejected":
+            line += f": {cell(short(g.decision.notes, 80))}"
+        elif g.item.phase is Phase.executive_session:
+            line += f" — {count} activit{'y' if count == 1 else 'ies'} validated"
+        elif count:
+            line += f" — the visit observes `{g.decision.activities[0]}`"
+        lines.append(line)
     return lines
 
 
@@ -190,8 +217,9 @@ def console_markdown(program: Program, board: CycleBoard, overdue: Sequence[Stan
         "",
         "## Waiting for a decision",
         "",
-        *_waiting(board.gates, sp.as_of),
+        *_waiting(board, sp.as_of),
         "",
+        *(["## Decided", "", *decided, ""] if (decided := _decided(board.gates)) else []),
         "## Late deliverables, by who must act",
         "",
         *_late(program, overdue),

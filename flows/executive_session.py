@@ -19,10 +19,9 @@ from prefect import flow
 from prefect.client.schemas.objects import State
 
 from cycle.gates import GateDecision
-from cycle.operations import apa_state
 from cycle.program import Phase
-from flows.common import context, label_run, resolve, run_name
-from flows.gates import apa_validation_form, gated_phase
+from flows.common import label_run, resolve, run_name
+from flows.gates import gated_phase
 
 DEFAULT_TIMEOUT_DAYS = 30.0
 
@@ -53,7 +52,6 @@ def executive_session(
         number=number,
         day=day,
         phase=Phase.executive_session,
-        form=lambda: apa_validation_form(context().program, apa_state(context(), number=number).draft),
         allow_missing=allow_missing,
         timeout_days=gate_timeout_days,
         outcome=_outcome,

@@ -17,10 +17,9 @@ from prefect import flow
 from prefect.client.schemas.objects import State
 
 from cycle.gates import GateDecision
-from cycle.operations import observable_activities
 from cycle.program import Phase
-from flows.common import context, label_run, resolve, run_name
-from flows.gates import exercise_selection_form, gated_phase
+from flows.common import label_run, resolve, run_name
+from flows.gates import gated_phase
 
 DEFAULT_TIMEOUT_DAYS = 30.0
 
@@ -48,15 +47,10 @@ def observation_visit(
     """
     number, day = resolve(cycle, as_of)
     label_run(number, Phase.observation_visit.value)
-    ctx = context()
     return gated_phase(
         number=number,
         day=day,
         phase=Phase.observation_visit,
-        # Built once the phase has begun, which needs the APA validated (so it offers some).
-        form=lambda: exercise_selection_form(
-            ctx.program, observable_activities(ctx, number=number, as_of=day)
-        ),
         allow_missing=allow_missing,
         timeout_days=gate_timeout_days,
         outcome=_outcome,

@@ -51,7 +51,7 @@ def waiting_run(key: str, run: str | None) -> UUID | None:
 def decide_gate(
     ctx: Context, *, key: str, decision: GateDecision, now: dt.datetime, actor: str
 ) -> DecideReport:
-    from flows.gates import input_from_decision
+    from flows.gates import form_of
 
     ctx.store.require_ready()
     with ctx.store.session() as session:
@@ -67,7 +67,8 @@ def decide_gate(
         from prefect.flow_runs import resume_flow_run
 
         try:
-            resume_flow_run(run, run_input=input_from_decision(phase, checked))
+            form = form_of(ctx, number=current.item.key.cycle, phase=phase, as_of=now.date())
+            resume_flow_run(run, run_input=form.answer(checked))
         except (RuntimeError, NotPausedError, FlowPauseTimeout) as exc:
             raise StoreError(f"flow run {run} could not be resumed: {exc}") from None
         return DecideReport(key=key, resumed_run=str(run), view=None)

@@ -30,11 +30,14 @@ from prefect.client.schemas.filters import (
     ArtifactCollectionFilterKey,
     ArtifactFilter,
     ArtifactFilterFlowRunId,
+    LogFilter,
+    LogFilterFlowRunId,
 )
-from prefect.client.schemas.objects import Artifact, ArtifactCollection, FlowRun, State
+from prefect.client.schemas.objects import Artifact, ArtifactCollection, FlowRun, Log, State
 from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventIDFilter, EventNameFilter, EventOrder, EventRelatedFilter
 from prefect.events.schemas.events import ReceivedEvent
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import (
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL,
@@ -211,6 +214,13 @@ class Api:
             found += page.events
         assert len(found) == page.total or not found, (len(found), page.total)
         return found
+
+    def logs(self, run: Run) -> list[Log]:
+        """The run's log lines as the server holds them (and its UI shows them)."""
+        APILogWorker.drain_all(timeout=5)
+        return self.client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200
+        )
 
     def said(self, run: Run) -> list[tuple[str, int, str]]:
         """The run's `roundtable.*` phase and gate events: name, cycle and phase."""

@@ -45,12 +45,19 @@ from tests.stores import POSTGRES_URL
 AS_OF = dt.date(2026, 11, 25)
 VENV_BIN = Path(sys.executable).parent
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"
+CHAIRS = ["usnorthcom", "sedena", "semar"]
+NOTES = "Validated at the 9th roundtable"
 APA_INPUT = {
     "approved": True,
-    "tri_chairs": ["usnorthcom", "sedena", "semar"],
-    "validated_activities": list(ACTIVITIES),
-    "notes": "Validated at the 9th roundtable",
+    "tri_chairs": ["USNORTHCOM", "SEDENA", "SEMAR"],
+    "validated_activities": [
+        "Combined exercise Fuerzas Amigas 2027 · 13 Apr 2027 to 22 Apr 2027 · SEDENA",
+        "Combined exercise Phoenix/Aztec Alligator 2027 · 08 Jun 2027 to 18 Jun 2027 · SEMAR",
+    ],
+    "notes": NOTES,
 }
+"""The form's answer as the UI sends it: the choices as they read (the run takes them
+back to keys and slugs)."""
 
 
 def _free_port() -> int:
@@ -271,12 +278,12 @@ def _resume_by_api(services: Services, run_id: str) -> None:
 def _resume_by_cli(services: Services, run_id: str) -> None:
     del run_id  # the CLI finds the waiting run from the store
     args = ["gates", "decide", "c9/gate/-/apa-validation", "--approve"]
-    for chair in APA_INPUT["tri_chairs"]:
+    for chair in CHAIRS:
         args += ["--tri-chair", chair]
-    for activity in APA_INPUT["validated_activities"]:
+    for activity in ACTIVITIES:
         args += ["--activity", activity]
     result = subprocess.run(
-        [str(VENV_BIN / "roundtable"), *args, "--notes", APA_INPUT["notes"], "--json"],
+        [str(VENV_BIN / "roundtable"), *args, "--notes", NOTES, "--json"],
         env=services.env,
         capture_output=True,
         text=True,
@@ -340,7 +347,7 @@ def test_executive_session_waits_for_the_tri_chairs_and_completes(
     assert gate.state is GateState.approved
     assert gate.decided_by == "usnorthcom, sedena, semar"
     assert gate.decision is not None
-    assert list(gate.decision.activities) == APA_INPUT["validated_activities"]
+    assert list(gate.decision.activities) == list(ACTIVITIES)
     assert progress[Phase.executive_session].state is PhaseState.completed
     assert progress[Phase.observation_visit].state is PhaseState.open
 

@@ -4,11 +4,12 @@ artifacts and events it publishes, how its run is named and tagged, and how it e
 Runs here have no deployment, so a gate cannot suspend: the flow records the request and
 ends "AwaitingDecision"; the decision is entered in the store and the next run goes on.
 `TestResumedGate` also plays a run under a deployment, resumed at once with the form's
-answer, to reach the paths that need one (Rejected, InvalidDecision, gate.decided).
+answer, to reach the paths that need one (Rejected, asking again, TimedOut, gate.decided).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -32,7 +33,7 @@ from flows.assessment import assessment
 from flows.check_overdue import check_overdue
 from flows.close_cycle import close_cycle
 from flows.executive_session import executive_session
-from flows.gates import apa_validation_form, decision_from_input, exercise_selection_form, input_from_decision
+from flows.gates import NO_EXERCISE, activity_label, gate_form
 from flows.group_meetings import group_meetings
 from flows.observation_visit import observation_visit
 from flows.plan_cycle import plan_cycle
@@ -465,18 +466,38 @@ class TestExecutiveSessionGate:
         assert gate_view(APA).state is GateState.pending
 
 
+Answer = dict[str, Any]
+Asked = list[tuple[type[RunInput], int | None, str]]
+
+
+def in_choices(phase: Phase, answer: Answer, as_of: dt.date) -> Answer:
+    """An answer written with keys and slugs, as the form's choices (what the UI sends)."""
+    form = flows.gates.form_of(flows.common.context(), number=9, phase=phase, as_of=as_of)
+    chosen = answer.get("validated_activities") or ([answer["exercise"]] if answer.get("exercise") else [])
+    decision = GateDecision(
+        approved=answer["approved"],
+        tri_chairs=tuple(answer["tri_chairs"]),
+        notes=answer.get("notes", ""),
+        activities=tuple(chosen),
+    )
+    return form.answer(decision)
+
+
 class TestResumedGate:
-    """A run under a deployment: `suspend_flow_run` answers at once with the form filled in
-    (the form class validates the answer, as the UI would)."""
+    """A run under a deployment: each `suspend_flow_run` answers at once with the next
+    answer (the form class validates it, as the UI and the server would)."""
 
     @pytest.fixture
-    def resume_with(self, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any]], list[Any]]:
-        asked: list[tuple[type[RunInput], int | None, str]] = []
+    def resume_with(self, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Asked]:
+        asked: Asked = []
 
-        def answer_with(answer: dict[str, Any]) -> list[Any]:
+        def answer_with(*answers: Answer, wait: float = 0) -> Asked:
+            given = iter(answers)
+
             def suspend(*, wait_for_input: type[RunInput], timeout: int | None, key: str) -> RunInput:
                 asked.append((wait_for_input, timeout, key))
-                return wait_for_input(**answer)
+                time.sleep(wait)
+                return wait_for_input(**next(given))
 
             monkeypatch.setattr(flows.gates.deployment, "get_id", lambda: "a-deployment")
             monkeypatch.setattr(flows.gates, "suspend_flow_run", suspend)
@@ -504,22 +525,14 @@ class TestResumedGate:
                 GateState.rejected,
                 ["gate.decided"],
             ),
-            (
-                {"approved": True, "tri_chairs": ["sedena"]},
-                "InvalidDecision",
-                "c9/gate/-/apa-validation: validated_activities: an approved APA lists at least one "
-                "activity; nothing was recorded: run executive-session again to ask again",
-                GateState.pending,
-                [],
-            ),
         ],
-        ids=["approved", "rejected", "invalid"],
+        ids=["approved", "rejected"],
     )
     def test_the_answer_decides_how_the_run_ends(
         self,
         api: Api,
-        resume_with: Callable[[dict[str, Any]], list[Any]],
-        answer: dict[str, Any],
+        resume_with: Callable[..., Asked],
+        answer: Answer,
         name: str,
         message: str,
         gate: GateState,
@@ -527,12 +540,13 @@ class TestResumedGate:
     ) -> None:
         """The run suspends once with the APA form and its timeout, then records the answer
         (gate.decided once) and ends by it."""
-        asked = resume_with(answer)
         submit(*EXECUTIVE_INPUTS)
+        asked = resume_with(in_choices(Phase.executive_session, answer, AS_OF))
         done = run(executive_session, as_of=AS_OF)
-        assert_ended(api, done, name, message, failed=name == "InvalidDecision")
+        assert_ended(api, done, name, message)
         [(form, timeout, key)] = asked
-        assert (form.__name__, timeout, key) == ("ApaValidation", SECONDS_PER_30_DAYS, "apa-validation")
+        assert (form.__name__, key) == ("ApaValidation", "apa-validation")
+        assert timeout == pytest.approx(SECONDS_PER_30_DAYS, abs=60)
         assert gate_view(APA).state is gate
         assert progress()["executive-session"][0] == ("completed" if gate is GateState.approved else "open")
         assert [e.removeprefix("roundtable.") for e, _, _ in api.said(done)] == [
@@ -543,18 +557,83 @@ class TestResumedGate:
             *said,
         ]
 
+    @pytest.mark.usefixtures("planned")
+    @pytest.mark.parametrize(
+        ("wrong", "why"),
+        [
+            (
+                {"approved": True, "tri_chairs": ["sedena"]},
+                "validated_activities: an approved APA lists at least one activity",
+            ),
+            (
+                {"approved": False, "tri_chairs": ["semar"], "validated_activities": [ACTIVITIES[0]]},
+                "notes: a rejection needs a reason in the notes",
+            ),
+        ],
+        ids=["approval-without-activity", "rejection-without-reason"],
+    )
+    def test_a_wrong_answer_is_asked_again_in_the_same_run(
+        self, api: Api, resume_with: Callable[..., Asked], wrong: Answer, why: str
+    ) -> None:
+        """A wrong answer records nothing and does not end the run: it suspends again with a
+        form that says why and starts from that answer, and the right answer completes it."""
+        submit(*EXECUTIVE_INPUTS)
+        right = {"approved": True, "tri_chairs": list(CHAIRS), "validated_activities": list(ACTIVITIES)}
+        wrong_choices = in_choices(Phase.executive_session, wrong, AS_OF)
+        asked = resume_with(wrong_choices, in_choices(Phase.executive_session, right, AS_OF))
+        done = run(executive_session, as_of=AS_OF)
+        assert done.state.is_completed()
+        assert done.state.name == "Completed"
+        assert [key for _, _, key in asked] == ["apa-validation", "apa-validation-2"]
+        first, again = asked[0][0], asked[1][0]
+        assert first._description is not None
+        assert "refused" not in first._description
+        assert again._description is not None
+        assert again._description.startswith(f"**The last answer was refused: {why}.** Answer again.")
+        fields = again.model_json_schema()["properties"]
+        assert fields["tri_chairs"]["default"] == wrong_choices["tri_chairs"]
+        assert fields["approved"]["default"] is wrong["approved"]
+        assert again.model_json_schema()["required"] == ["approved", "tri_chairs"]
+        assert [e for e, _, _ in api.said(done)].count("roundtable.gate.decided") == 1
+        assert gate_view(APA).state is GateState.approved
+        logs = [log.message for log in api.logs(done)]
+        assert f"c9/gate/-/apa-validation: the answer was refused ({why}); asking again" in logs
+        assert not [log for log in api.logs(done) if log.level >= 40]
+
+    @pytest.mark.usefixtures("planned")
+    def test_asking_again_stops_when_the_time_is_up(self, resume_with: Callable[..., Asked]) -> None:
+        """Past the request's time a refused answer ends the run TimedOut, with the reason."""
+        submit(*EXECUTIVE_INPUTS)
+        wrong = in_choices(Phase.executive_session, {"approved": True, "tri_chairs": ["sedena"]}, AS_OF)
+        asked = resume_with(wrong, wait=1.5)
+        done = run(executive_session, as_of=AS_OF, gate_timeout_days=1 / 86_400)
+        assert done.state.is_failed()
+        assert done.state.name == "TimedOut"
+        assert done.state.message is not None
+        assert done.state.message.startswith("c9/gate/-/apa-validation: the request timed out on ")
+        assert done.state.message.endswith(
+            "(the last answer was refused: validated_activities: an approved APA lists at least one activity)"
+        )
+        assert len(asked) == 1
+        assert gate_view(APA).state is GateState.pending
+
     @pytest.mark.usefixtures("apa_validated")
     def test_the_exercise_form_offers_the_validated_activities(
-        self, api: Api, resume_with: Callable[[dict[str, Any]], list[Any]]
+        self, api: Api, resume_with: Callable[..., Asked]
     ) -> None:
-        """At the exercise selection the form's choices are the APA's activities, and the
-        chosen one is recorded."""
-        asked = resume_with({"approved": True, "tri_chairs": ["sedena", "semar"], "exercise": SELECTED})
+        """At the exercise selection the form's choices are the APA's activities (and
+        "none"), and the chosen one is recorded."""
+        answer = {"approved": True, "tri_chairs": ["sedena", "semar"], "exercise": SELECTED}
+        asked = resume_with(in_choices(Phase.observation_visit, answer, VISIT_DAY))
         done = run(observation_visit, as_of=VISIT_DAY)
         assert done.state.is_completed()
         [(form, _, key)] = asked
         assert key == "exercise-selection"
-        assert form.model_json_schema()["properties"]["exercise"]["anyOf"][0]["enum"] == list(ACTIVITIES)
+        assert form.model_json_schema()["properties"]["exercise"]["enum"] == [
+            "Combined exercise Fuerzas Amigas 2027 · 13 Apr 2027 to 22 Apr 2027 · SEDENA",
+            "Combined exercise Phoenix/Aztec Alligator 2027 · 08 Jun 2027 to 18 Jun 2027 · SEMAR",
+            NO_EXERCISE,
+        ]
         assert progress()["observation-visit"] == (
             "completed",
             {"exercise": SELECTED, "selected_by": ["sedena", "semar"]},
@@ -593,20 +672,22 @@ class TestObservationVisit:
         """The selection's form lists the APA's activities and nothing else."""
         ctx = flows.common.context()
         assert offered_activities(ctx, number=9) == ACTIVITIES
-        form = exercise_selection_form(ctx.program, observable_activities(ctx, number=9))
-        assert form.model_json_schema()["properties"]["exercise"] == {
-            "anyOf": [{"enum": list(ACTIVITIES), "type": "string"}, {"type": "null"}],
-            "default": None,
+        form = gate_form(ctx.program, Phase.observation_visit, observable_activities(ctx, number=9))
+        assert form.model().model_json_schema()["properties"]["exercise"] == {
+            "enum": [*form.activities, NO_EXERCISE],
+            "type": "string",
+            "default": NO_EXERCISE,
             "title": "Exercise or training / Ejercicio o adiestramiento",
-            "description": "The visit takes its dates and place:\n"
-            "- c9/activity/sst-army/fuerzas-amigas-2027: Combined exercise Fuerzas Amigas 2027 / "
-            "Ejercicio combinado Fuerzas Amigas 2027 (2027-04-13 to 2027-04-22; SEDENA)\n"
-            "- c9/activity/sst-navy/aztec-alligator-2027: Combined exercise Phoenix/Aztec Alligator 2027 / "
-            "Ejercicio combinado Phoenix/Aztec Alligator 2027 (2027-06-08 to 2027-06-18; SEMAR)",
+            "description": "The visit takes its dates and place. / La visita toma fechas y lugar.",
         }
+        assert list(form.activities) == [
+            "Combined exercise Fuerzas Amigas 2027 · 13 Apr 2027 to 22 Apr 2027 · SEDENA",
+            "Combined exercise Phoenix/Aztec Alligator 2027 · 08 Jun 2027 to 18 Jun 2027 · SEMAR",
+        ]
+        assert list(form.activities.values()) == list(ACTIVITIES)
         exchange = STAFF_EXCHANGE.key.to_string()
         with pytest.raises(ValidationError):
-            form(approved=True, tri_chairs=["sedena"], exercise=exchange)
+            form.model()(approved=True, tri_chairs=["SEDENA"], exercise=exchange)
         with pytest.raises(
             InputError,
             match=rf"^exercise: '{exchange}' is not one the visit can observe: "
@@ -1078,12 +1159,16 @@ class TestPublishCalendars:
 
 class TestGateForms:
     def test_the_apa_form_offers_the_tri_chairs(self, program: Program) -> None:
-        """The APA validation form: approved and tri-chairs required, tri-chairs from the
-        three institutions, activities and notes optional."""
-        schema = apa_validation_form(program, ()).model_json_schema()
+        """The APA validation form: whether approved and who decided always asked for (by
+        institution), activities and notes optional."""
+        schema = gate_form(program, Phase.executive_session, ()).model().model_json_schema()
         assert schema["required"] == ["approved", "tri_chairs"]
-        assert schema["properties"]["tri_chairs"]["items"] == {"enum": list(CHAIRS), "type": "string"}
+        assert schema["properties"]["tri_chairs"]["items"] == {
+            "enum": ["USNORTHCOM", "SEDENA", "SEMAR"],
+            "type": "string",
+        }
         assert schema["properties"]["tri_chairs"]["minItems"] == 1
+        assert schema["properties"]["approved"]["default"] is False
         assert schema["properties"]["validated_activities"]["items"] == {
             "maxLength": 200,
             "minLength": 1,
@@ -1091,41 +1176,50 @@ class TestGateForms:
         }
         assert schema["properties"]["notes"]["maxLength"] == 2000
 
-    def test_the_apa_form_offers_the_draft(self, program: Program) -> None:
-        """With proposals in, the form's activities are the draft's keys, and its description
-        lists each with its title, dates and host."""
-        schema = apa_validation_form(program, SAMPLE).model_json_schema()
-        field = schema["properties"]["validated_activities"]
-        assert field["items"] == {"enum": [a.key.to_string() for a in SAMPLE], "type": "string"}
-        assert field["description"].splitlines()[1:] == [
-            f"- {a.key}: {a.title.en} / {a.title.es} ({a.first_day} to {a.last_day}"
-            f"{', window' if a.window else ''}; {program.institution(a.host).short})"
-            for a in SAMPLE
-        ]
+    def test_the_apa_form_offers_the_draft_by_title_dates_and_host(self, program: Program) -> None:
+        """With proposals in, each choice reads as the activity's title, dates and host and
+        stands for its key; the field says that an approval needs at least one."""
+        form = gate_form(program, Phase.executive_session, SAMPLE)
+        field = form.model().model_json_schema()["properties"]["validated_activities"]
+        assert field["items"] == {"enum": list(form.activities), "type": "string"}
+        assert list(form.activities.values()) == [a.key.to_string() for a in SAMPLE]
+        for label, activity in zip(form.activities, SAMPLE, strict=True):
+            assert label.startswith(activity.title.en + " · ")
+            assert label.endswith(f" · {program.institution(activity.host).short}")
+            assert f"{activity.first_day:%d %b %Y} to {activity.last_day:%d %b %Y}" in label
+            assert activity.key.to_string() not in label
+        assert field["description"] == "An approval needs at least one. / Una aprobación requiere una o más."
+        key = SAMPLE[0].key.to_string()
         with pytest.raises(ValidationError):
-            apa_validation_form(program, SAMPLE)(
-                approved=True, tri_chairs=["sedena"], validated_activities=["x"]
-            )
+            form.model()(approved=True, tri_chairs=["SEDENA"], validated_activities=[key])
+
+    def test_the_same_label_twice_stays_two_choices(self, program: Program) -> None:
+        """Two activities that read the same are told apart by their keys."""
+        twin = dataclasses.replace(SAMPLE[0], key=dataclasses.replace(SAMPLE[0].key, name="twin"))
+        form = gate_form(program, Phase.executive_session, (SAMPLE[0], twin))
+        assert list(form.activities.values()) == [SAMPLE[0].key.to_string(), twin.key.to_string()]
+        assert all(label.endswith(f"({key})") for label, key in form.activities.items())
 
     @pytest.mark.parametrize(
         ("answer", "problem"),
         [
             ({"approved": True, "tri_chairs": []}, "tri_chairs"),
-            ({"approved": True, "tri_chairs": ["sedena", "navy"]}, "tri_chairs"),
+            ({"approved": True, "tri_chairs": ["SEDENA", "navy"]}, "tri_chairs"),
+            ({"approved": True, "tri_chairs": ["sedena"]}, "tri_chairs"),
             (
-                {"approved": True, "tri_chairs": ["sedena"], "validated_activities": [" "]},
+                {"approved": True, "tri_chairs": ["SEDENA"], "validated_activities": [" "]},
                 "validated_activities",
             ),
-            ({"approved": True, "tri_chairs": ["sedena"], "extra": 1}, "extra"),
+            ({"approved": True, "tri_chairs": ["SEDENA"], "extra": 1}, "extra"),
         ],
-        ids=["no-tri-chair", "not-a-tri-chair", "blank-activity", "unknown-field"],
+        ids=["no-tri-chair", "not-a-tri-chair", "a-slug-not-a-choice", "blank-activity", "unknown-field"],
     )
     def test_the_apa_form_refuses_bad_answers(
         self, program: Program, answer: dict[str, Any], problem: str
     ) -> None:
         """The form itself refuses what the UI must not send."""
         with pytest.raises(ValidationError) as caught:
-            apa_validation_form(program, ())(**answer)
+            gate_form(program, Phase.executive_session, ()).model()(**answer)
         assert [e["loc"][0] for e in caught.value.errors()] == [problem]
 
     @pytest.mark.parametrize(
@@ -1153,31 +1247,29 @@ class TestGateForms:
     def test_a_decision_survives_the_form(
         self, program: Program, phase: Phase, decision: GateDecision
     ) -> None:
-        """input_from_decision fills the phase's form, and decision_from_input reads the
-        same decision back from it."""
-        answer = input_from_decision(phase, decision)
-        form = (
-            apa_validation_form(program, SAMPLE)
-            if phase is Phase.executive_session
-            else exercise_selection_form(program, (FUERZAS_AMIGAS, AZTEC_ALLIGATOR))
-        )
-        assert decision_from_input(phase, form(**answer).model_dump()) == decision
-        assert decision_from_input(phase, answer) == decision
+        """`answer` fills the phase's form with its choices, and `decision` reads the same
+        decision back from it."""
+        activities = SAMPLE if phase is Phase.executive_session else (FUERZAS_AMIGAS, AZTEC_ALLIGATOR)
+        form = gate_form(program, phase, activities)
+        answer = form.answer(decision)
+        assert form.decision(form.model()(**answer).model_dump()) == decision
+        assert form.decision(answer) == decision
 
-    def test_input_from_decision_has_the_form_fields(self) -> None:
+    def test_the_answer_has_the_form_fields(self, program: Program) -> None:
         """The run input names each form's fields: activities at the APA, one exercise or
-        none at the selection."""
-        approved = GateDecision(approved=True, tri_chairs=("sedena",), activities=ACTIVITIES)
-        assert input_from_decision(Phase.executive_session, approved) == {
+        none at the selection, each by its choice."""
+        first = SAMPLE[0].key.to_string()
+        approved = GateDecision(approved=True, tri_chairs=("sedena",), activities=(first,))
+        assert gate_form(program, Phase.executive_session, SAMPLE).answer(approved) == {
             "approved": True,
-            "tri_chairs": ["sedena"],
+            "tri_chairs": ["SEDENA"],
             "notes": "",
-            "validated_activities": list(ACTIVITIES),
+            "validated_activities": [activity_label(program, SAMPLE[0])],
         }
         rejected = GateDecision(approved=False, tri_chairs=("semar",), notes="No")
-        assert input_from_decision(Phase.observation_visit, rejected) == {
+        assert gate_form(program, Phase.observation_visit, ()).answer(rejected) == {
             "approved": False,
-            "tri_chairs": ["semar"],
+            "tri_chairs": ["SEMAR"],
             "notes": "No",
-            "exercise": None,
+            "exercise": NO_EXERCISE,
         }
