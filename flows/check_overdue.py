@@ -38,7 +38,6 @@ from flows.common import (
     run_name,
     store_task,
 )
-from flows.console import short
 
 
 @store_task(name="expire-gate-requests")
@@ -106,10 +105,9 @@ def notice_event(notice: NoticeView, as_of: dt.date) -> dict[str, Any]:
 NOTHING_OVERDUE = {
     "level": "",
     "owner": "",
-    "deliverable": "nothing overdue",
+    "key": "nothing overdue",
     "due": "",
-    "working days late": 0,
-    "key": "",
+    "late": 0,
 }
 """The table's one row when nothing is late (the UI shows an empty table as nothing)."""
 
@@ -117,13 +115,12 @@ NOTHING_OVERDUE = {
 def overdue_row(standing: Standing) -> dict[str, Any]:
     program = context().program
     item = standing.item
-    return {  # who must act first; the key, which record-deliverable takes, last
-        "level": standing.level.definition.name.en if standing.level else "",
+    return {  # who must act first, then the key that Record a deliverable takes
+        "level": standing.level.definition.slug if standing.level else "",
         "owner": owner_label(program, item.owner),
-        "deliverable": short(item.title.en, 36),
+        "key": item.key.to_string().removeprefix(f"c{item.key.cycle}/deliverable/"),
         "due": standing.due.isoformat(),
-        "working days late": standing.working_days_late,
-        "key": item.key.to_string(),
+        "late": standing.working_days_late,
     }
 
 
@@ -144,7 +141,8 @@ def check_overdue(cycle: int | None = None, as_of: dt.date | None = None) -> Sta
     create_table_artifact(
         key=f"cycle-{number}-overdue",
         table=rows or [NOTHING_OVERDUE],
-        description=f"Cycle {number}: deliverables overdue on {day}, most severe first",
+        description=f"Cycle {number}: deliverables overdue on {day}, most severe first; late is in "
+        f"working days; keys are under c{number}/deliverable/, as *Record a deliverable* takes them",
     )
     sent = announce_notices(record_new_notices(check), day)
     publish_status(number, day)

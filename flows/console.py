@@ -240,12 +240,12 @@ def console_markdown(program: Program, board: CycleBoard, overdue: Sequence[Stan
             "",
             f"## Every input {sp.step.name.en if sp.step else ''} still needs ({len(inputs)})",
             "",
-            "| owner | deliverable | due | late | key |",
-            "|---|---|---|---|---|",
+            "| owner | key (for *Record a deliverable*) | due | late |",
+            "|---|---|---|---|",
         ]
         lines += [
-            f"| {cell(owner_label(program, b.item.owner))} | {cell(short(b.item.title.en, 36))} "
-            f"| {b.item.due} | {b.days_late} d | `{b.item.key}` |"
+            f"| {cell(owner_label(program, b.item.owner))} | `{b.item.key}` "
+            f"| {b.item.due} | {b.days_late} d |"
             for b in inputs
         ]
     return "\n".join(lines) + "\n"

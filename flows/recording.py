@@ -13,6 +13,8 @@ A mistake ends the run Failed with the operation's one-line message and writes n
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger
@@ -23,7 +25,7 @@ from cycle import operations
 from cycle.apa import Amendment, AmendmentKind, parse_activity_key
 from cycle.deliverable import Action
 from cycle.errors import InputError, RoundtableError
-from flows.common import context, now, store_task
+from flows.common import context, now, resolve, store_task
 from flows.publish_calendars import publish_calendars
 
 MAX_BY = 200
@@ -47,31 +49,62 @@ def _refused(what: str, exc: RoundtableError) -> State[Any]:
     return Failed(name="InvalidInput", message=str(exc))
 
 
+def whole_key(key: str, cycle: int | None) -> str:
+    """A deliverable's key in full: as given when it names its cycle (c9/deliverable/…),
+    else under `cycle` (default: the cycle open today), as the overdue table shows keys."""
+    key = key.strip()
+    if re.match(r"c[0-9]+/", key):
+        return key
+    number, _ = resolve(cycle, None)
+    return f"c{number}/deliverable/{key}"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What came of recording: the deliverable's new state, or why nothing was recorded (a
+    refusal is an outcome the run reports, not an error of the task)."""
+
+    key: str
+    state: str | None
+    refused: str | None = None
+
+
 @store_task(name="record-deliverable-action", retries=0)
-def record_deliverable_action(key: str, action: DeliverableAction, by: str, note: str | None) -> str:
-    view = operations.record(
-        context(), key=key, action=Action(action), actor=check_by(by), now=now(), note=note or None
-    )
-    return view.state.value
+def record_deliverable_action(
+    key: str, action: DeliverableAction, by: str, note: str | None, cycle: int | None
+) -> Recording:
+    try:
+        key = whole_key(key, cycle)
+        view = operations.record(
+            context(), key=key, action=Action(action), actor=check_by(by), now=now(), note=note or None
+        )
+    except RoundtableError as exc:
+        return Recording(key=key, state=None, refused=str(exc))
+    return Recording(key=key, state=view.state.value)
 
 
 @flow(name="record-deliverable", flow_run_name="record-deliverable-{action}-{key}")
-def record_deliverable(key: str, action: DeliverableAction, by: str, note: str | None = None) -> State[Any]:
+def record_deliverable(
+    key: str, action: DeliverableAction, by: str, note: str | None = None, cycle: int | None = None
+) -> State[Any]:
     """Record a deliverable's submission, acceptance, return (with a note) or waiver
     (the note is the reason), as `roundtable deliverables …` does.
 
     Args:
-        key: The deliverable's key, e.g. c9/deliverable/sst-army/agenda-1 (the cycle's overdue table
-            lists them).
+        key: The deliverable's key as the cycle's overdue table shows it (sst-army/agenda-1), or whole
+            (c9/deliverable/sst-army/agenda-1).
         action: What happened: submit (handed in), accept, return (sent back, with a note) or waive.
         by: Who records it (your name or office); kept in the change log.
         note: Why: needed to return or waive a deliverable, optional otherwise.
+        cycle: The cycle of a key given without it (default: the cycle open today).
     """
-    try:
-        state = record_deliverable_action(key, action, by, note)
-    except RoundtableError as exc:
-        return _refused(key, exc)
-    return Completed(message=f"{key}: {state}", data={"key": key, "state": state, "by": by.strip()})
+    done = record_deliverable_action(key, action, by, note, cycle)
+    if done.refused is not None:
+        get_run_logger().warning("%s: nothing was recorded: %s", done.key, done.refused)
+        return Failed(name="InvalidInput", message=done.refused)
+    return Completed(
+        message=f"{done.key}: {done.state}", data={"key": done.key, "state": done.state, "by": by.strip()}
+    )
 
 
 @store_task(name="record-progress", retries=0)

@@ -73,7 +73,6 @@ TASKS = {
     "executive-session": [
         "begin-phase",
         "request-gate",
-        "record-decision",
         "complete-phase",
         "write-feeds",
         "follow-plan",
@@ -81,7 +80,8 @@ TASKS = {
     ],
 }
 """Every task a complete run of each flow runs, in order (the approval path of the
-executive session); a test checks this against the runs Prefect recorded."""
+executive session, its decision already in the store); a test checks this against the
+runs Prefect recorded."""
 
 FLOWS_CALLED_AS_SUBFLOWS = {"publish-calendars"}
 """A subflow call shows as a task run of its parent, named after the subflow."""

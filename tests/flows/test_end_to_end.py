@@ -76,6 +76,18 @@ def _wait(what: str, check: Callable[[], Any], timeout: float, every: float = 0.
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def call(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the Prefect API as Prefect's own client does: a 503 (the server's SQLite busy)
+    is tried again, a few times, before it counts; the answer's JSON."""
+    for _ in range(5):
+        response = httpx.request(method, url, json=body, timeout=10)
+        if response.status_code != 503:
+            break
+        time.sleep(1)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
 @dataclass
 class Services:
     api: str
@@ -89,15 +101,7 @@ class Services:
         return response.json()
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        """POST as Prefect's own client does: a 503 (the server's SQLite busy) is tried
-        again, a few times, before it counts."""
-        for _ in range(4):
-            response = httpx.post(f"{self.api}{path}", json=body, timeout=10)
-            if response.status_code != 503:
-                break
-            time.sleep(1)
-        response.raise_for_status()
-        return response.json() if response.content else None
+        return call("POST", f"{self.api}{path}", body)
 
     def flow_run(self, run_id: str) -> dict[str, Any]:
         return dict(self.get(f"/flow_runs/{run_id}"))
