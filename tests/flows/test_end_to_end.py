@@ -414,14 +414,21 @@ def test_executive_session_waits_for_the_tri_chairs_and_completes(
         )
 
 
-def _screenshot_artifact(services: Services, artifact_id: str, key: str, cells: list[str]) -> None:
-    """A headless Chromium renders the artifact's page in the Prefect UI: kept as a test output."""
+def system_chromium() -> str:
+    """Debian's chromium (Playwright's own browser download cannot work here); missing, the
+    test fails under CI and is skipped elsewhere."""
     browser = shutil.which("chromium")
     if browser is None:
         message = "Debian's chromium is not installed (scripts/test installs it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return browser
+
+
+def _screenshot_artifact(services: Services, artifact_id: str, key: str, cells: list[str]) -> None:
+    """A headless Chromium renders the artifact's page in the Prefect UI: kept as a test output."""
+    browser = system_chromium()
     SCREENSHOTS.mkdir(exist_ok=True)
     shot = SCREENSHOTS / f"prefect-ui-{key}.png"
     dom = SCREENSHOTS / f"prefect-ui-{key}.html"

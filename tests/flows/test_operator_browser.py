@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from cycle.settings import settings_from_env
 from flows.catalog import DEPLOYMENTS
 from tests.apa import propose_inputs, propose_sample
 from tests.flows.conftest import EXECUTIVE_INPUTS
-from tests.flows.test_end_to_end import SCREENSHOTS, VENV_BIN, _free_port, _wait, call
+from tests.flows.test_end_to_end import SCREENSHOTS, VENV_BIN, _free_port, _wait, call, system_chromium
 
 AS_OF = "2026-12-07"
 """The day the runs are about: cycle 9, four months after the executive session's date."""
@@ -78,12 +77,7 @@ class Up:
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
-    browser = shutil.which("chromium")
-    if browser is None:
-        message = "Debian's chromium is not installed (scripts/test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    system_chromium()
     port, feeds_port = _free_port(), _free_port()
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ROUNDTABLE_"))}
@@ -175,7 +169,7 @@ def test_an_operator_validates_the_apa_from_the_console(up: Up) -> None:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"]
+            executable_path=system_chromium(), args=["--no-sandbox", "--disable-gpu"]
         )
         page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
 
