@@ -125,8 +125,14 @@ def _open_artifact(page: Page, up: Up, run_id: str, key: str) -> str:
     """From the run's page, the Artifacts tab, then the artifact's card: its text."""
     page.goto(f"{up.ui}/runs/flow-run/{run_id}")
     page.get_by_text("Artifacts", exact=True).first.click()
-    page.get_by_text(key, exact=True).last.click()
-    page.wait_for_url("**/artifacts/artifact/**")
+    [latest, *_] = call(
+        "POST",
+        f"{up.api}/artifacts/filter",
+        {"artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [run_id]}}, "sort": "CREATED_DESC"},
+    )
+    # A run that waited shows two versions of the console: the card of the latest one.
+    page.locator(f"a[href*='{latest['id']}']").first.click()
+    page.wait_for_url(f"**/artifacts/artifact/{latest['id']}")
     page.wait_for_load_state("networkidle")
     page.locator(".markdown-renderer, table").first.wait_for()
     return page.inner_text("main") if page.locator("main").count() else page.inner_text("body")

@@ -93,4 +93,4 @@ def test_a_worker_polling_a_process_pool_runs_the_deployed_flows(
     )
     rows = json.loads(artifacts[0]["data"])
     assert len(rows) == 97 - 26  # the executive session's 26 inputs were handed in
-    assert rows[0]["key"] == "c9/deliverable/sst-army/agenda-1"
+    assert rows[0]["key"] == "sst-army/agenda-1"
