@@ -121,8 +121,9 @@ def _inputs_in(home: Path) -> None:
         record(ctx, key=key, action=Action.submit, actor="secretariat", now=now)
 
 
-def _open_artifact(page: Page, up: Up, run_id: str, key: str) -> str:
-    """From the run's page, the Artifacts tab, then the artifact's card: its text."""
+def _open_artifact(page: Page, up: Up, run_id: str, key: str, heading: str) -> str:
+    """From the run's page, the Artifacts tab, then the artifact's card: its text, once
+    the rendered markdown shows `heading` (the page draws the card's frame first)."""
     page.goto(f"{up.ui}/runs/flow-run/{run_id}")
     page.get_by_text("Artifacts", exact=True).first.click()
     [latest, *_] = call(
@@ -134,7 +135,7 @@ def _open_artifact(page: Page, up: Up, run_id: str, key: str) -> str:
     page.locator(f"a[href*='{latest['id']}']").first.click()
     page.wait_for_url(f"**/artifacts/artifact/{latest['id']}")
     page.wait_for_load_state("networkidle")
-    page.locator(".markdown-renderer, table").first.wait_for()
+    page.get_by_text(heading).first.wait_for(timeout=30_000)
     return page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
 
 
@@ -179,7 +180,7 @@ def test_an_operator_validates_the_apa_from_the_console(up: Up) -> None:
         )
         page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
 
-        console = _open_artifact(page, up, blocked, "cycle-9-console")
+        console = _open_artifact(page, up, blocked, "cycle-9-console", "Cycle 9 · as of")
         assert "Cycle 9 · as of 2026-12-07" in console
         assert "The flows are at Executive session, not started" in console
         assert "26 required inputs are not in for Executive session" in console
@@ -188,7 +189,7 @@ def test_an_operator_validates_the_apa_from_the_console(up: Up) -> None:
         _shot(page, "console-blocked")
         _fits(page)
 
-        table = _open_artifact(page, up, overdue, "cycle-9-overdue")
+        table = _open_artifact(page, up, overdue, "cycle-9-overdue", "sst-army/agenda-1")
         for column in ("level", "owner", "key", "due", "late"):
             assert column in table
         _shot(page, "overdue")
@@ -218,7 +219,7 @@ def test_an_operator_validates_the_apa_from_the_console(up: Up) -> None:
         final = up.ended(asked)
         assert (final["type"], final["name"]) == ("COMPLETED", "Completed"), final
 
-        console = _open_artifact(page, up, asked, "cycle-9-console")
+        console = _open_artifact(page, up, asked, "cycle-9-console", "Cycle 9 · as of")
         assert "The flows are at Observation visit, open" in console
         assert (
             "Tri-chairs validate the Annual Plan of Activities: approved by usnorthcom, sedena, semar"
