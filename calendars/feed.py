@@ -210,6 +210,14 @@ class _Writer:
             return None
         return standing, self.deadlines.level_reached_on(standing)
 
+    def _late_gate(self, entry: TrackedItem) -> dt.date | None:
+        """The first day a gate still undecided after its due date was late: the feed
+        changes on that day, not daily."""
+        item = entry.item
+        if item.kind is not ItemKind.gate or entry.status != "pending" or item.due is None:
+            return None
+        return item.due + dt.timedelta(days=1) if item.due < self.as_of else None
+
     def text(self, key: str, **fields: object) -> str:
         return self.catalogue.text(key, self.lang, **fields)
 
@@ -235,6 +243,12 @@ class _Writer:
                 day=self.deadlines.first_overdue_day(item),
                 level=level,
             )
+        late_since = self._late_gate(entry)
+        if late_since is not None:
+            changed = max(changed, dt.datetime.combine(late_since, dt.time(), dt.UTC))
+            summary = self.text("label.overdue_prefix") + summary
+            categories.append(self.text("label.overdue"))
+            description += "\n" + self.text("label.undecided_since", day=late_since)
         component.add("uid", uid(item))
         component.add("dtstamp", changed)
         component.add("last-modified", changed)

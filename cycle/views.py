@@ -85,8 +85,18 @@ def status_json(status: CycleStatus, lang: Lang = "en") -> dict[str, Any]:
         "overdue": [overdue_json(o, lang) for o in status.overdue],
         "due_soon": [short(i, "pending") for i in status.due_soon],
         "next": [short(i) for i in status.next_events],
-        "gates": [{**short(g.item), "status": g.status} for g in (*status.decided_gates, *status.open_gates)],
+        "gates": [
+            {**short(g.item), "status": g.status, "days_late": _gate_days_late(g, status.as_of)}
+            for g in (*status.decided_gates, *status.open_gates)
+        ],
     }
+
+
+def _gate_days_late(gate: TrackedItem, as_of: dt.date) -> int:
+    """Calendar days an undecided gate is past its due date (0 once decided, or before)."""
+    if gate.status != "pending" or gate.item.due is None:
+        return 0
+    return max(0, (as_of - gate.item.due).days)
 
 
 def owner_label(program: Program, slug: str | None, lang: Lang = "en") -> str:

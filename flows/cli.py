@@ -321,28 +321,39 @@ def status(
 
 
 def _print_status(ctx: Context, result: CycleStatus, lang: Lang) -> None:
+    """The status as the operator's console says it: the step, what blocks it and the
+    gates' lateness come from the same board, so the two cannot disagree."""
+    from rich.markdown import Markdown
+
+    from cycle.progression import cycle_board
     from cycle.views import owner_label
+    from flows.console import blocker_lines, lateness, position_line, waits_for
 
     console = _console()
     cycle = result.cycle
+    board = cycle_board(ctx, number=cycle.number, as_of=result.as_of)
+    sp = board.standpoint
     console.print(
         f"[bold]Cycle {cycle.number}[/bold] ({cycle.months} months, {cycle.start} → {cycle.end}), "
         f"as of {result.as_of}: {result.state}"
     )
-    if result.phase is not None and result.phase_window is not None:
-        first, last = result.phase_window
-        console.print(f"Phase: {result.phase.value} ({first} → {last})")
-    if result.next_phase is not None:
-        console.print(f"Next phase: {result.next_phase.phase.value} from {result.next_phase.first_day}")
+    if result.state == "open":
+        console.print(Markdown(position_line(sp)))
+        console.print(Markdown("\n".join(["What blocks it:", "", *blocker_lines(sp, listed_below=False)])))
     console.print(
         f"Deliverables: {result.deliverables_done}/{result.deliverables_total} done, "
         f"{result.deliverables_submitted} submitted, {len(result.overdue)} overdue"
     )
     gates = [*result.decided_gates, *result.open_gates]
     if gates:
-        console.print(
-            "Gates: " + "; ".join(f"{g.item.title.get(lang)} ({g.item.due}): {g.status}" for g in gates)
-        )
+
+        def gate_line(g: TrackedItem) -> str:
+            late = (result.as_of - g.item.due).days if g.status == "pending" and g.item.due else 0
+            return f"- {g.item.title.get(lang)} (due {g.item.due}): **{g.status}" + (
+                f", {lateness(late)}**" if late > 0 else "**"
+            )
+
+        console.print(Markdown("\n".join(["Gates:", "", *(gate_line(g) for g in gates)])))
     rows: list[tuple[str, ...]]
     if result.overdue:
         rows = [
@@ -367,8 +378,8 @@ def _print_status(ctx: Context, result: CycleStatus, lang: Lang) -> None:
         ]
         console.print(_table("Due within 14 days", ("key", "title", "owner", "due"), rows))
     if result.next_events:
-        rows = [(_when(i), i.kind.value, i.title.get(lang)) for i in result.next_events]
-        console.print(_table("Coming up", ("when", "kind", "title"), rows))
+        rows = [(_when(i), i.title.get(lang), waits_for(board, i)) for i in result.next_events]
+        console.print(_table("Coming up", ("when", "title", "waits for"), rows))
 
 
 @app.command("check-overdue")

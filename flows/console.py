@@ -85,8 +85,9 @@ def _needs(blockers: Sequence[Blocker]) -> str:
     return ", ".join(parts)
 
 
-def blocker_lines(sp: Standpoint) -> list[str]:
-    """What blocks the step, and what the step after it waits for, as markdown bullets."""
+def blocker_lines(sp: Standpoint, *, listed_below: bool = True) -> list[str]:
+    """What blocks the step, and what the step after it waits for, as markdown bullets
+    (`listed_below`: the console's last table lists every missing input)."""
     step = sp.step
     if step is None:
         return []
@@ -99,7 +100,8 @@ def blocker_lines(sp: Standpoint) -> list[str]:
     ]
     if inputs:
         shown = "; ".join(f"{b.item.key} ({lateness(b.days_late)})" for b in inputs[:INLINE])
-        more = f"; and {len(inputs) - INLINE} more (below)" if len(inputs) > INLINE else ""
+        where = " (below)" if listed_below else ""
+        more = f"; and {len(inputs) - INLINE} more{where}" if len(inputs) > INLINE else ""
         lines.append(f"- **{len(inputs)} required inputs are not in** for *{step.name.en}*: {shown}{more}")
     if sp.missed:
         flow = STARTS.get(step.phase)
@@ -187,12 +189,12 @@ def _late(program: Program, overdue: Sequence[Standing]) -> list[str]:
 def _next_dates(board: CycleBoard) -> list[str]:
     lines = []
     for item in board.status.next_events[:NEXT_DATES]:
-        waits = _waits_for(board, item)
+        waits = waits_for(board, item)
         lines.append(f"- {item.dates[0]}: {item.title.en}" + (f" — waits for {waits}" if waits else ""))
     return lines or ["Nothing is planned ahead in this cycle."]
 
 
-def _waits_for(board: CycleBoard, item: PlannedItem) -> str:
+def waits_for(board: CycleBoard, item: PlannedItem) -> str:
     """What must happen first for an item of a phase that cannot start yet."""
     if item.kind is ItemKind.meeting or item.phase is None:
         return ""

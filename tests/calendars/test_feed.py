@@ -448,6 +448,34 @@ class TestOverdueMarks:
         later = _deliverables_feed(program, tracked, dt.date(2025, 10, 8))
         assert _events(later)[AGENDA_1].to_ical() == _events(feeds[dt.date(2025, 10, 7)])[AGENDA_1].to_ical()
 
+    def test_a_gate_undecided_past_its_date_is_marked_late_from_the_next_day(
+        self, program: Program, tracked: list[TrackedItem]
+    ) -> None:
+        """The APA validation, due 4 August 2026: plain on its date; from the 5th marked
+        late in title, category and description, with DTSTAMP on the 5th and the same bytes
+        day after day; plain again once decided."""
+        gate = "c9/gate/-/apa-validation@roundtable.bmcr"
+
+        def event(as_of: dt.date, status: str = "pending") -> Any:
+            entries = [dataclasses.replace(t, status=status) if uid(t.item) == gate else t for t in tracked]
+            request = FeedRequest(audience=Audience(AudienceKind.executive), lang="en")
+            ics = build_feed(
+                program=program, catalogue=shipped_catalogue(), tracked=entries, request=request, as_of=as_of
+            )
+            return _events(ics)[gate]
+
+        on_the_day = event(dt.date(2026, 8, 4))
+        assert not str(on_the_day["SUMMARY"]).startswith("OVERDUE")
+        late = event(dt.date(2026, 8, 5))
+        assert str(late["SUMMARY"]).startswith("OVERDUE: Tri-chairs validate")
+        assert "Overdue" in [str(c) for c in late["CATEGORIES"].cats]
+        assert str(late["DESCRIPTION"]).endswith("Not decided by its date: late since 2026-08-05.")
+        assert late["DTSTAMP"].dt == dt.datetime(2026, 8, 5, tzinfo=dt.UTC)
+        assert event(dt.date(2026, 12, 7)).to_ical() == late.to_ical()
+        decided = event(dt.date(2026, 12, 7), status="approved")
+        assert not str(decided["SUMMARY"]).startswith("OVERDUE")
+        assert "late since" not in str(decided["DESCRIPTION"])
+
 
 def test_an_activity_whose_kind_the_program_no_longer_has_is_named_by_its_slug(
     program: Program, tracked: list[TrackedItem]

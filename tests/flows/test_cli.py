@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -163,9 +164,9 @@ class TestStatus:
         assert data["next_phase"]["key"] == "c9/phase/-/observation-visit"
         assert data["next_phase"]["first_day"] == "2026-12-14"
         assert data["deliverables"] == {"total": 146, "done": 0, "submitted": 0, "overdue": 97}
-        assert [g["key"] for g in data["gates"]] == [
-            "c9/gate/-/apa-validation",
-            "c9/gate/-/exercise-selection",
+        assert [(g["key"], g["status"], g["days_late"]) for g in data["gates"]] == [
+            ("c9/gate/-/apa-validation", "pending", 112),
+            ("c9/gate/-/exercise-selection", "pending", 0),
         ]
         assert data["overdue"][0] == {
             "key": "c9/deliverable/sst-army/agenda-1",
@@ -192,12 +193,24 @@ class TestStatus:
         assert data["deliverables"]["overdue"] == 96
         assert key not in [o["key"] for o in data["overdue"]]
 
-    def test_status_table_shows_the_cycle_and_phase(self, planned: Cli) -> None:
-        """The human view names the cycle, its phase and what comes next."""
+    def test_status_says_what_the_console_says(self, planned: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The human view names the cycle, the step the flows are at and what blocks it, as
+        the console does; a gate past its date is late; an item that waits for a gate says so."""
+        monkeypatch.setenv("COLUMNS", "240")
         code, out, _ = planned("status", "--as-of", "2026-11-24")
         assert code == 0
         assert "Cycle 9 (24 months, 2025-09-01 → 2027-08-31), as of 2026-11-24: open" in out
-        assert "Next phase: observation-visit from 2026-12-14" in out
+        for said in (
+            "The flows are at Opening, not started: it was due to start on 2025-09-01, 449 days ago.",
+            "Opening was due to start on 2025-09-01 and has not started: run Plan the cycle (plan-cycle)",
+            "Tri-chairs validate the Annual Plan of Activities (due 2026-08-04): pending, 112 days late",
+        ):
+            assert said in out
+        assert re.search(r"to observe \(due 2026-12-14\): pending *\n", out)
+        coming = next(
+            line for line in out.splitlines() if "Tri-chairs select the exercise" in line and "│" in line
+        )
+        assert "Tri-chairs validate the Annual Plan of Activities" in coming
         assert "… and 87 more: roundtable deliverables list --overdue" in out
 
 
