@@ -77,7 +77,8 @@ DEPLOYMENTS: dict[str, DeploymentSpec] = {
     "record-deliverable": DeploymentSpec(
         "Record a deliverable",
         "Records a deliverable as handed in, accepted, returned or waived, as `roundtable deliverables` "
-        "does. On demand: fill in its form. Needs the deliverable's key (see the cycle's overdue table).",
+        "does. On demand: fill in its form, picking the deliverable from the open cycle's list (kept up "
+        "to date while `roundtable serve` runs), or giving its key as the cycle's overdue table shows it.",
     ),
     "record-objective-progress": DeploymentSpec(
         "Objective progress",

@@ -13,6 +13,7 @@ Each deployment is named by its title (`flows.catalog`), e.g.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from prefect import Flow
@@ -87,8 +88,24 @@ def build_deployments() -> list[RunnerDeployment]:
             concurrency_limit=1,
         )
         assert isinstance(deployment, RunnerDeployment)  # called from sync code: not a coroutine
+        plain_optionals(deployment._parameter_openapi_schema.properties)
         deployments.append(deployment)
     return deployments
+
+
+def plain_optionals(properties: dict[str, Any]) -> None:
+    """Give each optional parameter (`cycle: int | None = None`) its own type in the schema,
+    so that the UI's form shows a plain field, left empty for the default, rather than a
+    choice between a type and "None" (in place). Its `null` default goes too: the form
+    leaves an empty field out, and the flow's own default (None) applies."""
+    for field in properties.values():
+        kinds = field.get("anyOf")
+        if isinstance(kinds, list) and len(kinds) == 2 and {"type": "null"} in kinds:
+            [kind] = [k for k in kinds if k != {"type": "null"}]
+            del field["anyOf"]
+            field.update(kind)
+            if field.get("default", ...) is None:
+                del field["default"]
 
 
 def remove_legacy_deployments() -> list[str]:
@@ -134,10 +151,13 @@ def deploy_to_pool(ctx: Context, *, work_pool: str) -> dict[str, str]:
         flow = FLOWS[name]
         deployment.entrypoint = f"{flow.fn.__module__}.{flow.fn.__name__}"
         ids[name] = str(deployment.apply(work_pool_name=work_pool))
+    from flows.choices import offer_deliverables
     from flows.schedules import follow_plan
 
     with get_client(sync_client=True) as client:
-        follow_plan(ctx, client, now=dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        follow_plan(ctx, client, now=now)
+        offer_deliverables(ctx, client, today=now.astimezone(zoneinfo.ZoneInfo(SCHEDULE_ZONE)).date())
     return ids
 
 

@@ -5,7 +5,8 @@ fills in, each calling the same operation as the CLI (`roundtable deliverables �
 A mistake ends the run Failed with the operation's one-line message and writes nothing
 (each operation checks first and writes in one transaction).
 
-- record-deliverable: submit, accept, return or waive a deliverable.
+- record-deliverable: submit, accept, return or waive a deliverable, picked from the
+  cycle's list (`flows.choices`) or given by its key.
 - record-objective-progress: an objective's progress, new status and meeting.
 - amend-apa: add, drop or reschedule one activity of a validated APA, with a reason.
 """
@@ -19,12 +20,14 @@ from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from cycle import operations
 from cycle.apa import Amendment, AmendmentKind, parse_activity_key
 from cycle.deliverable import Action
 from cycle.errors import InputError, RoundtableError
+from flows.choices import key_of
 from flows.common import context, now, resolve, store_task
 from flows.publish_calendars import publish_calendars
 
@@ -59,6 +62,14 @@ def whole_key(key: str, cycle: int | None) -> str:
     return f"c{number}/deliverable/{key}"
 
 
+def chosen_key(deliverable: str | None, key: str | None) -> str:
+    """The key of the deliverable picked from the form's list, or typed: one of the two."""
+    picked, typed = (deliverable or "").strip(), (key or "").strip()
+    if bool(picked) == bool(typed):
+        raise InputError("deliverable: pick one from the list, or give its key, not both")
+    return key_of(picked) if picked else typed
+
+
 @dataclass(frozen=True)
 class Recording:
     """What came of recording: the deliverable's new state, or why nothing was recorded (a
@@ -83,22 +94,38 @@ def record_deliverable_action(
     return Recording(key=key, state=view.state.value)
 
 
-@flow(name="record-deliverable", flow_run_name="record-deliverable-{action}-{key}")
+def _recording_run_name() -> str:
+    parameters = flow_run.get_parameters()
+    picked, typed = parameters.get("deliverable"), parameters.get("key")
+    shown = key_of(picked) if picked else (typed or "").strip()
+    return f"record-deliverable-{parameters.get('action')}-{shown}"
+
+
+@flow(name="record-deliverable", flow_run_name=_recording_run_name)
 def record_deliverable(
-    key: str, action: DeliverableAction, by: str, note: str | None = None, cycle: int | None = None
+    action: DeliverableAction,
+    by: str,
+    deliverable: str | None = None,
+    key: str | None = None,
+    note: str | None = None,
+    cycle: int | None = None,
 ) -> State[Any]:
     """Record a deliverable's submission, acceptance, return (with a note) or waiver
     (the note is the reason), as `roundtable deliverables …` does.
 
     Args:
-        key: The deliverable's key as the cycle's overdue table shows it (sst-army/agenda-1), or whole
-            (c9/deliverable/sst-army/agenda-1).
         action: What happened: submit (handed in), accept, return (sent back, with a note) or waive.
         by: Who records it (your name or office); kept in the change log.
+        deliverable: The deliverable, picked from the cycle's list (or give key instead).
+        key: Or its key, as the overdue table shows it (sst-army/agenda-1) or whole (c9/deliverable/…).
         note: Why: needed to return or waive a deliverable, optional otherwise.
         cycle: The cycle of a key given without it (default: the cycle open today).
     """
-    done = record_deliverable_action(key, action, by, note, cycle)
+    try:
+        given = chosen_key(deliverable, key)
+    except InputError as exc:
+        return _refused("record-deliverable", exc)
+    done = record_deliverable_action(given, action, by, note, cycle)
     if done.refused is not None:
         get_run_logger().warning("%s: nothing was recorded: %s", done.key, done.refused)
         return Failed(name="InvalidInput", message=done.refused)

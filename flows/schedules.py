@@ -237,18 +237,23 @@ def _flag_missed(
 class PlanFollower:
     """Keeps the server in step with the store from a long-running process (`roundtable
     serve`): whenever the store changes (a flow, the CLI, an import, in any process) or the
-    day does, it follows the plan and refreshes the open cycle's artifacts. It looks every
-    `every` seconds; the store's version is one small query."""
+    day does, it follows the plan, lists the open deliverables in the *Record a
+    deliverable* form (`flows.choices`) and refreshes the open cycle's artifacts. It looks every
+    `every` seconds; the store's version is one small query. A form published anew (serve
+    starting, `deploy`) loses its list; the next look gives it back."""
 
     def __init__(self, ctx: Context, *, every: float = 5.0) -> None:
         self.ctx = ctx
         self.every = every
         self._seen: tuple[int, dt.date] | None = None
+        self._form_at: dt.datetime | None = None
+        """When the recording form was last given its list (the deployment's `updated`)."""
 
     def step(self, now: dt.datetime) -> FollowReport | None:
         """One look: None when nothing changed since the last one that did its work."""
         from prefect.client.orchestration import get_client
 
+        from flows.choices import form_published_at, offer_deliverables
         from flows.common import publish_status
 
         try:
@@ -256,12 +261,17 @@ class PlanFollower:
         except StoreError:
             return None  # not initialised yet: look again
         seen = (store_version(self.ctx), now.astimezone(zoneinfo.ZoneInfo(SCHEDULE_ZONE)).date())
-        if seen == self._seen:
-            return None
         with get_client(sync_client=True) as client:
+            if seen == self._seen:
+                if form_published_at(client) != self._form_at:  # serve or deploy published it anew
+                    self._form_at = offer_deliverables(self.ctx, client, today=seen[1])
+                return None
             if not _deployment_ids(client):
                 return None  # not served yet: look again
             report = follow_plan(self.ctx, client, now=now)
+            self._form_at = offer_deliverables(self.ctx, client, today=seen[1])
+            if self._form_at is None:
+                return report  # the recording deployment is not served yet: look again
         current = cycle_on(self.ctx.program, seen[1])
         if current is not None and current.number in planned_cycles(self.ctx):
             publish_status(current.number, seen[1])  # a task run of its own: artifacts need a run

@@ -5,7 +5,8 @@ The operator opens a blocked executive-session run, reaches the cycle's console 
 sees the missing inputs and the late APA gate, reads the overdue table, and, once the
 inputs are in, answers the APA validation in the run's form: first wrongly (an approval
 without an activity), which the same run asks again with the reason, then rightly. The
-console then shows the APA validated and the observation visit next. Screenshots at
+console then shows the APA validated and the observation visit next. Last, a deliverable
+is recorded from *Record a deliverable*'s form, picked from its list. Screenshots at
 1440×900 are kept in test-output/.
 """
 
@@ -228,4 +229,43 @@ def test_an_operator_validates_the_apa_from_the_console(up: Up) -> None:
         assert "2 activities validated" in console
         _shot(page, "console-validated")
         _fits(page)
+
+        recorded = _record_from_the_form(page, up, "sst-army/agenda-1")
+        assert (recorded["type"], recorded["message"]) == (
+            "COMPLETED",
+            "c9/deliverable/sst-army/agenda-1: submitted",
+        )
         browser.close()
+
+
+def _record_from_the_form(page: Page, up: Up, key: str) -> dict[str, Any]:
+    """*Record a deliverable* → Run → Custom run: pick the deliverable from the list, say
+    it was handed in, by whom, and submit; the run's final state."""
+    title = DEPLOYMENTS["record-deliverable"].title
+    deployment = call("GET", f"{up.api}/deployments/name/record-deliverable/{title}")
+    page.goto(f"{up.ui}/deployments/deployment/{deployment['id']}/run")
+    page.get_by_text("Pick it from cycle 9's deliverables").wait_for()
+
+    def pick(field: str, option: str) -> None:
+        property_ = page.locator(".schema-form-property", has_text=field).first
+        property_.locator("button.p-select-button__control").focus()
+        page.keyboard.press("ArrowDown")
+        page.get_by_role("option", name=option).first.click()
+
+    pick("Pick it from cycle 9's deliverables", f"{key} · ")
+    pick("What happened", "submit")
+    page.locator(".schema-form-property", has_text="Who records it").locator("textarea, input").first.fill(
+        "Maj. Ruiz"
+    )
+    _shot(page, "record-form")
+    page.get_by_role("button", name="Submit", exact=True).click()
+
+    def run_of_the_form() -> str | None:
+        runs = call(
+            "POST",
+            f"{up.api}/flow_runs/filter",
+            {"flow_runs": {"name": {"like_": f"record-deliverable-submit-{key}"}}},
+        )
+        return str(runs[0]["id"]) if runs else None
+
+    return up.ended(_wait("the recording run", run_of_the_form, 60))
