@@ -3,8 +3,10 @@
 A deployment's form is its parameter schema, which Prefect reads once, when the deployment
 is published. So that an operator picks the deliverable instead of typing a key seen
 elsewhere, the `deliverable` field of the record-deliverable deployment is given the open
-cycle's deliverables still to be handed in or accepted, as a list, each time the store
-changes (`flows.schedules.PlanFollower`, and `roundtable deploy`).
+cycle's deliverables still to be handed in or accepted, as a list: each time the store
+changes under `roundtable serve` (`flows.schedules.PlanFollower`), at every
+publish-calendars run and recording run (which keep it on a work pool), and at
+`roundtable deploy`.
 
 Prefect's forms show a list's values as its labels, so each value reads as a person names
 the deliverable, and starts with its key within the cycle, which the flow takes from it:

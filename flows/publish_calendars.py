@@ -43,13 +43,16 @@ def write_feeds(out: Path, as_of: dt.date) -> dict[str, Any]:
 
 @store_task(name="follow-plan")
 def follow_plan_on_server() -> dict[str, int]:
-    """Move the phase starts' scheduled runs with the plan (nothing when none is deployed)."""
+    """Move the phase starts' scheduled runs with the plan, and list the open deliverables
+    in the recording form (nothing when none is deployed)."""
     from prefect.client.orchestration import get_client
 
+    from flows.choices import offer_deliverables
     from flows.schedules import follow_plan
 
     with get_client(sync_client=True) as client:
         report = follow_plan(context(), client, now=now())
+        offer_deliverables(context(), client, today=today())
     return {
         "created": len(report.created),
         "moved": len(report.moved),

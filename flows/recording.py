@@ -27,8 +27,8 @@ from cycle import operations
 from cycle.apa import Amendment, AmendmentKind, parse_activity_key
 from cycle.deliverable import Action
 from cycle.errors import InputError, RoundtableError
-from flows.choices import key_of
-from flows.common import context, now, resolve, store_task
+from flows.choices import key_of, offer_deliverables
+from flows.common import context, now, resolve, store_task, today
 from flows.publish_calendars import publish_calendars
 
 MAX_BY = 200
@@ -94,6 +94,16 @@ def record_deliverable_action(
     return Recording(key=key, state=view.state.value)
 
 
+@store_task(name="refresh-the-deliverable-list")
+def refresh_the_list() -> None:
+    """The form's list shows the new state (under `serve` its watcher does it too; on a
+    work pool nothing else would)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        offer_deliverables(context(), client, today=today())
+
+
 def _recording_run_name() -> str:
     parameters = flow_run.get_parameters()
     picked, typed = parameters.get("deliverable"), parameters.get("key")
@@ -129,6 +139,7 @@ def record_deliverable(
     if done.refused is not None:
         get_run_logger().warning("%s: nothing was recorded: %s", done.key, done.refused)
         return Failed(name="InvalidInput", message=done.refused)
+    refresh_the_list()
     return Completed(
         message=f"{done.key}: {done.state}", data={"key": done.key, "state": done.state, "by": by.strip()}
     )
