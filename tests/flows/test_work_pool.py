@@ -20,7 +20,7 @@ from cycle.progression import decide
 from cycle.settings import settings_from_env
 from cycle.starts import phase_starts
 from flows.catalog import DEPLOYMENTS
-from flows.schedules import PLANNED_TAG, start_time
+from flows.schedules import start_time
 from tests.apa import sample_in
 from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     AS_OF,
@@ -32,6 +32,7 @@ from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     prefect_database,
     prefect_server,
 )
+from tests.flows.test_follow_plan_live import _visit_start
 
 POOL = "roundtable-pool"
 CHAIRS = ("usnorthcom", "sedena", "semar")
@@ -115,21 +116,6 @@ def _deployment_run(
         "150",
         cwd=cwd,
     )
-
-
-def _visit_start(services: Services) -> dict[str, Any] | None:
-    runs = services.post(
-        "/flow_runs/filter",
-        {
-            "flow_runs": {
-                "tags": {"all_": [PLANNED_TAG, "cycle:10"]},
-                "name": {"any_": ["cycle-10-observation-visit"]},
-                "state": {"type": {"any_": ["SCHEDULED"]}},
-            }
-        },
-    )
-    assert len(runs) <= 1, runs
-    return runs[0] if runs else None
 
 
 def _an_amendment_moves_the_visits_start(services: Services, *, cwd: Path) -> None:
