@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from cycle.context import open_context
+from cycle.apa import Activity
+from cycle.context import Context, open_context
 from cycle.cycles import cycle_on
 from cycle.gates import GateDecision
 from cycle.operations import plan, propose_activity
@@ -48,6 +49,19 @@ ON_SQLITE = pytest.mark.parametrize(
     indirect=True,
 )
 """The Prefect server and the store, both on SQLite."""
+
+
+def validate_cycle_10(ctx: Context, now: dt.datetime) -> tuple[Activity, Activity]:
+    """Cycle 10 planned, the sample's two exercises proposed and validated in its APA."""
+    plan(ctx, number=10, now=now, actor="test")
+    fuerzas, aztec = sample_in(10)
+    for activity in (fuerzas, aztec):
+        propose_activity(ctx, activity=activity, now=now, actor="test:bodies")
+    validated = GateDecision(
+        approved=True, tri_chairs=CHAIRS, activities=(fuerzas.key.to_string(), aztec.key.to_string())
+    )
+    decide(ctx, key="c10/gate/-/apa-validation", decision=validated, now=now, actor="test")
+    return fuerzas, aztec
 
 
 def _visit_start(services: Services) -> dict[str, Any] | None:  # noqa: F811 - the fixture's type
@@ -88,14 +102,7 @@ def test_choosing_the_exercise_moves_the_visits_start_on_the_server_without_a_re
     ctx = open_context(settings_from_env(services.env))
     now = dt.datetime.now(dt.UTC)
     try:
-        plan(ctx, number=10, now=now, actor="test")
-        fuerzas, aztec = sample_in(10)
-        for activity in (fuerzas, aztec):
-            propose_activity(ctx, activity=activity, now=now, actor="test:bodies")
-        validated = GateDecision(
-            approved=True, tri_chairs=CHAIRS, activities=(fuerzas.key.to_string(), aztec.key.to_string())
-        )
-        decide(ctx, key="c10/gate/-/apa-validation", decision=validated, now=now, actor="test")
+        _, aztec = validate_cycle_10(ctx, now)
         first = _wait(
             "cycle 10's visit start on the server", _starts_at(services, SELECTION_START), FOLLOW_WITHIN
         )

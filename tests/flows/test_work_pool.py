@@ -14,14 +14,12 @@ import pytest
 
 from cycle.context import open_context
 from cycle.gates import GateDecision
-from cycle.operations import plan, propose_activity
 from cycle.program import Phase
 from cycle.progression import decide
 from cycle.settings import settings_from_env
 from cycle.starts import phase_starts
 from flows.catalog import DEPLOYMENTS
 from flows.schedules import start_time
-from tests.apa import sample_in
 from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     AS_OF,
     VENV_BIN,
@@ -32,7 +30,7 @@ from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     prefect_database,
     prefect_server,
 )
-from tests.flows.test_follow_plan_live import _visit_start
+from tests.flows.test_follow_plan_live import _visit_start, validate_cycle_10
 
 POOL = "roundtable-pool"
 CHAIRS = ("usnorthcom", "sedena", "semar")
@@ -127,18 +125,7 @@ def _an_amendment_moves_the_visits_start(services: Services, *, cwd: Path) -> No
     ctx = open_context(settings_from_env(services.env))
     now = dt.datetime.now(dt.UTC)
     try:
-        plan(ctx, number=10, now=now, actor="test")
-        fuerzas, aztec = sample_in(10)
-        for activity in (fuerzas, aztec):
-            propose_activity(ctx, activity=activity, now=now, actor="test:bodies")
-        both = (fuerzas.key.to_string(), aztec.key.to_string())
-        decide(
-            ctx,
-            key="c10/gate/-/apa-validation",
-            decision=GateDecision(approved=True, tri_chairs=CHAIRS, activities=both),
-            now=now,
-            actor="test",
-        )
+        _, aztec = validate_cycle_10(ctx, now)
         chosen = GateDecision(approved=True, tri_chairs=CHAIRS, activities=(aztec.key.to_string(),))
         decide(ctx, key="c10/gate/-/exercise-selection", decision=chosen, now=now, actor="test")
     finally:
