@@ -9,6 +9,9 @@ A mistake ends the run Failed with the operation's one-line message and writes n
   cycle's list (`flows.choices`) or given by its key.
 - record-objective-progress: an objective's progress, new status and meeting.
 - amend-apa: add, drop or reschedule one activity of a validated APA, with a reason.
+
+Each, once it has recorded, publishes the cycle's console and tables anew, so a run on a
+work pool, with no plan follower beside it, leaves no view stale.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from cycle import operations
 from cycle.apa import Amendment, AmendmentKind, parse_activity_key
 from cycle.deliverable import Action
 from cycle.errors import InputError, RoundtableError
+from cycle.items import ItemKey
 from flows.choices import key_of, offer_deliverables
-from flows.common import context, now, resolve, store_task, today
+from flows.common import context, now, publish_status, resolve, store_task, today
 from flows.publish_calendars import publish_calendars
 
 MAX_BY = 200
@@ -104,6 +108,13 @@ def refresh_the_list() -> None:
         offer_deliverables(context(), client, today=today())
 
 
+def refresh_the_console(key: str) -> None:
+    """The deliverable's cycle shows what was just recorded in its console and tables,
+    wherever the run ran (under `serve` the plan follower would also do it, a few seconds
+    later). Every recording flow ends this way."""
+    publish_status(ItemKey.from_string(key).cycle, today())
+
+
 def _recording_run_name() -> str:
     parameters = flow_run.get_parameters()
     picked, typed = parameters.get("deliverable"), parameters.get("key")
@@ -140,6 +151,7 @@ def record_deliverable(
         get_run_logger().warning("%s: nothing was recorded: %s", done.key, done.refused)
         return Failed(name="InvalidInput", message=done.refused)
     refresh_the_list()
+    refresh_the_console(done.key)
     return Completed(
         message=f"{done.key}: {done.state}", data={"key": done.key, "state": done.state, "by": by.strip()}
     )
@@ -159,7 +171,7 @@ def record_progress(
         now=now(),
         actor=check_by(by),
     )
-    return {"key": stored.key, "status": stored.status, "progress": stored.progress}
+    return {"key": stored.key, "status": stored.status, "progress": stored.progress, "cycle": stored.cycle}
 
 
 @flow(name="record-objective-progress", flow_run_name="record-objective-progress-{key}")
@@ -186,6 +198,7 @@ def record_objective_progress(
         stored = record_progress(key, note, percent, status, meeting, by)
     except RoundtableError as exc:
         return _refused(key, exc)
+    publish_status(stored["cycle"], today())
     return Completed(message=f"{key}: {stored['status']}, {stored['progress']}%", data=stored)
 
 
@@ -247,6 +260,7 @@ def amend_apa(
     except RoundtableError as exc:
         return _refused(activity, exc)
     publish_calendars()
+    publish_status(amended["cycle"], today())
     return Completed(
         message=f"cycle {amended['cycle']}: APA version {amended['version']} ({change} {activity})",
         data=amended,

@@ -58,8 +58,8 @@ class TestAmendApaFlow:
         self, api: Api, amended_by_cli: dict[str, list[tuple[Any, ...]]], store_at: Any
     ) -> None:
         """The same amendment through the deployment's parameters and through the CLI gives
-        the same version, the same re-planned item and the same log."""
-        del api
+        the same version, the same re-planned item and the same log; the run shows the
+        amended APA in the cycle's views itself."""
         store_at("apa-validated")
         done = run(
             amend_apa,
@@ -78,6 +78,7 @@ class TestAmendApaFlow:
             (k, dt.date.fromisoformat(str(f)), dt.date.fromisoformat(str(last)), s, r)
             for k, f, last, s, r in rows["activity_item"]
         ]
+        assert {"cycle-9-console", "cycle-9-apa"} <= set(api.artifacts(done))
 
     @pytest.mark.usefixtures("apa_validated")
     @pytest.mark.parametrize(

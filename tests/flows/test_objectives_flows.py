@@ -166,7 +166,6 @@ class TestRecordingFlows:
         """Recording through the deployments' parameters and through the CLI gives the same rows."""
         from flows.recording import record_deliverable, record_objective_progress
 
-        del api
         store_at("planned")
         add(OBJECTIVE, "proposed")
         submitted = run(
@@ -188,6 +187,10 @@ class TestRecordingFlows:
         rows = stored_rows()
         assert rows == recorded_by_cli
         assert rows["objective"] == [(OBJECTIVE, "active", 40, 9, 9, '["Done"]')]
+        for recording in (submitted, moved):  # each refreshed the cycle's views itself
+            assert {"cycle-9-console", "cycle-9-status", "cycle-9-summary"} <= set(api.artifacts(recording))
+        summary = api.latest("cycle-9-summary").data
+        assert "1 submitted" in str(summary), summary
         assert rows["change_log"][-1][:3] == ("wg-chair", "objective-progress", 9)
 
     @pytest.mark.usefixtures("planned")
