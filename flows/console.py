@@ -1,6 +1,7 @@
 """The operator's console: one markdown artifact per cycle, `cycle-{n}-console`, that says
 on one screen where the cycle stands, what blocks it, what waits for a decision, what is
-late and who must act, and what comes next.
+late and who must act, and what comes next, and the cycle as a timeline
+(`flows.timeline`).
 
 Every line about the step and its blockers comes from `cycle.standpoint` through the
 helpers here, which the summary and the status table use too: the views cannot disagree.
@@ -23,6 +24,7 @@ from cycle.standpoint import Blocker, Standpoint
 from cycle.store.progress import GateView
 from cycle.views import owner_label
 from flows.catalog import DEPLOYMENTS, STARTS
+from flows.timeline import timeline_image
 
 TITLE_WIDTH = 44
 """Titles are cut to this many characters in tables, so a table fits its card."""
@@ -229,6 +231,10 @@ def console_markdown(program: Program, board: CycleBoard, overdue: Sequence[Stan
         "## Next dates",
         "",
         *_next_dates(board),
+        "",
+        "## The cycle at a glance",
+        "",
+        timeline_image(board.rows, start=cycle.start, end=cycle.end, as_of=sp.as_of),
     ]
     skipped = [
         f"- {phase.value} went on without: {', '.join(keys)}"

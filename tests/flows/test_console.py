@@ -4,20 +4,25 @@ the console of cycle 9 on 7 December 2026 says what an operator must know first.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
 from cycle.context import Context, open_context
 from cycle.cycles import cycle_by_number
 from cycle.operations import check_deadlines, initialize
+from cycle.program import Localized
 from cycle.progression import CycleBoard, cycle_board, finish_phase, open_cycle
 from cycle.settings import settings_from_env
 from flows.common import status_markdown, status_table
 from flows.console import blocker_lines, console_markdown, position_line
+from flows.timeline import COLOURS, LABELS, TODAY, timeline_svg
 
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 
@@ -124,3 +129,44 @@ def test_every_table_keeps_to_the_card(ctx: Context) -> None:
             assert len(cells) <= 5, row
             assert all(len(c) <= 46 or re.fullmatch(r"`c\d+/[^`]+`", c) for c in cells), row
     assert all(len(row) <= 6 for row in table)
+
+
+def test_the_timeline_draws_each_phase_over_its_window_and_todays_line(ctx: Context) -> None:
+    """The console's picture: a bar per phase from its first to its last day, coloured by
+    its state, and today's red line where 7 December 2026 falls in the 24 months."""
+    open_cycle(ctx, number=9, now=NOW, actor="test")
+    board, console, _, _ = views(ctx, 9, NOW.date())
+    [encoded] = re.findall(r"\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", console)
+    svg = ElementTree.fromstring(base64.b64decode(encoded))  # noqa: S314 -- the code's own picture
+    ns = "{http://www.w3.org/2000/svg}"
+    width = float(svg.attrib["width"])
+    bars = {
+        str(bar.findtext(f"{ns}title")).split(":")[0]: bar
+        for bar in svg.iter(f"{ns}rect")
+        if bar.find(f"{ns}title") is not None
+    }
+    assert list(bars) == [row.name.en for row in board.rows]
+    cycle = board.status.cycle
+    span = (cycle.end - cycle.start).days + 1
+
+    def at(day: dt.date) -> float:
+        return LABELS + (width - LABELS - 10) * (day - cycle.start).days / span
+
+    for row in board.rows:
+        bar = bars[row.name.en]
+        assert float(bar.attrib["x"]) == pytest.approx(at(row.window[0]), abs=0.1)
+        assert bar.attrib["fill"] == COLOURS[row.state]
+    [today] = [line for line in svg.iter(f"{ns}line") if line.attrib.get("stroke") == TODAY]
+    assert float(today.attrib["x1"]) == pytest.approx(at(NOW.date()), abs=0.1)
+    assert any(text.text == "today, 2026-12-07" for text in svg.iter(f"{ns}text"))
+
+
+def test_the_timeline_escapes_names_and_draws_no_today_outside_the_cycle(ctx: Context) -> None:
+    open_cycle(ctx, number=9, now=NOW, actor="test")
+    board = cycle_board(ctx, number=9, as_of=NOW.date())
+    cycle = board.status.cycle
+    rows = [replace(board.rows[0], name=Localized(en='<b>&"x"', es="x")), *board.rows[1:]]
+    svg = timeline_svg(rows, start=cycle.start, end=cycle.end, as_of=cycle.end + dt.timedelta(days=1))
+    tree = ElementTree.fromstring(svg)  # noqa: S314 -- the code's own picture
+    assert '<b>&"x"' in [t.text for t in tree.iter("{http://www.w3.org/2000/svg}text")]
+    assert f'stroke="{TODAY}"' not in svg
