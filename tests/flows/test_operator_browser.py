@@ -5,9 +5,12 @@ The operator opens a blocked executive-session run, reaches the cycle's console 
 sees the missing inputs and the late APA gate, reads the overdue table, and, once the
 inputs are in, answers the APA validation in the run's form: first wrongly (an approval
 without an activity), which the same run asks again with the reason, then rightly. The
-console then shows the APA validated and the observation visit next. Last, a deliverable
-is recorded from *Record a deliverable*'s form, picked from its list. Screenshots at
-1440×900 are kept in test-output/.
+console then shows the APA validated and the observation visit next, and draws the
+cycle's timeline. The observation visit's run then asks for the exercise: a rejection
+without its reason is asked again, then the operator approves the selection and the
+console shows the visit done and the assessment next. Last, a deliverable is recorded from *Record a
+deliverable*'s form, picked from its list. Screenshots at 1440×900 are kept in
+test-output/.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from cycle.context import open_context
 from cycle.deliverable import Action
 from cycle.operations import record
 from cycle.settings import settings_from_env
 from flows.catalog import DEPLOYMENTS
-from tests.apa import propose_inputs, propose_sample
+from flows.timeline import WIDTH as TIMELINE_WIDTH
+from tests.apa import SELECTED, propose_inputs, propose_sample
 from tests.flows.conftest import EXECUTIVE_INPUTS
 from tests.flows.test_end_to_end import SCREENSHOTS, VENV_BIN, _free_port, _wait, call, system_chromium
 
@@ -41,6 +46,9 @@ CHOSEN = (
     "Combined exercise Phoenix/Aztec Alligator 2027 · 08 Jun 2027 to 18 Jun 2027 · SEMAR",
 )
 VIEWPORT = {"width": 1440, "height": 900}
+VISIT_DAY = "2026-12-15"
+"""The exercise selection is asked once its date (14 December) has come."""
+EXERCISE = CHOSEN[0]
 
 
 @dataclass
@@ -159,7 +167,22 @@ def _choose(page: Page, field: str, options: tuple[str, ...]) -> None:
     page.keyboard.press("ArrowDown")
     for option in options:
         page.get_by_role("option", name=option, exact=True).click()
+    _close_the_list(page, options[-1])
+
+
+def _close_the_list(page: Page, option: str) -> None:
+    """Close an open choice list, as a person does who clicks beside it when Escape did not
+    close it: a click on Submit while it is open only closes the list."""
+    shown = page.get_by_role("option", name=option, exact=True)
     page.keyboard.press("Escape")
+    for _ in range(3):
+        try:
+            shown.wait_for(state="hidden", timeout=3_000)
+        except PlaywrightTimeout:
+            page.locator(".p-modal").get_by_text("Resume Flow Run").click()
+        else:
+            return
+    shown.wait_for(state="hidden", timeout=3_000)
 
 
 def _shot(page: Page, name: str) -> None:
@@ -228,6 +251,42 @@ def test_an_operator_validates_the_apa_from_the_console(up: Up) -> None:
         )
         assert "2 activities validated" in console
         _shot(page, "console-validated")
+        _fits(page)
+        picture = page.locator("img[src^='data:image/svg+xml']").first
+        picture.scroll_into_view_if_needed()
+        assert picture.evaluate("image => image.naturalWidth") == TIMELINE_WIDTH
+        _shot(page, "console-timeline")
+
+        chosen = up.run("observation-visit", cycle=9, as_of=VISIT_DAY)
+        up.paused(chosen, "exercise-selection")
+        page.goto(f"{up.ui}/runs/flow-run/{chosen}")
+        page.get_by_role("button", name="Resume").click()
+        modal.get_by_text("Exercise or training / Ejercicio o adiestramiento").wait_for()
+        exercise = modal.locator(".schema-form-property", has_text="Exercise or training").last
+        exercise.locator("button.p-select-button__control").focus()
+        page.keyboard.press("ArrowDown")
+        page.get_by_role("option", name=EXERCISE, exact=True).click()
+        _choose(page, "Tri-chairs who decided", ("SEDENA", "SEMAR"))
+        _shot(page, "exercise-form-rejected")
+        modal.get_by_role("button", name="Submit").click()  # not approved, and no reason given
+
+        up.paused(chosen, "exercise-selection-2")
+        page.reload()
+        page.get_by_role("button", name="Resume").click()
+        modal.get_by_text(
+            "The last answer was refused: notes: a rejection needs a reason in the notes"
+        ).wait_for()
+        assert EXERCISE in modal.inner_text()  # the answer given is offered again
+        modal.locator(".schema-form-property", has_text="Exercise selected").get_by_role("switch").click()
+        _shot(page, "exercise-form")
+        modal.get_by_role("button", name="Submit").click()
+        final = up.ended(chosen)
+        assert (final["type"], final["name"]) == ("COMPLETED", "Completed"), final
+
+        console = _open_artifact(page, up, chosen, "cycle-9-console", "Cycle 9 · as of")
+        assert "The flows are at Assessment" in console
+        assert f"the visit observes {SELECTED}" in console  # the key, shown as code
+        _shot(page, "console-exercise")
         _fits(page)
 
         recorded = _record_from_the_form(page, up, "sst-army/agenda-1")
