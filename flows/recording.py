@@ -111,7 +111,7 @@ def refresh_the_list() -> None:
 def refresh_the_console(key: str) -> None:
     """The deliverable's cycle shows what was just recorded in its console and tables,
     wherever the run ran (under `serve` the plan follower would also do it, a few seconds
-    later). Every recording flow ends this way."""
+    later)."""
     publish_status(ItemKey.from_string(key).cycle, today())
 
 
