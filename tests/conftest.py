@@ -28,6 +28,19 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED = shipped_config_path()
 
 
+SLOW_FIXTURES = frozenset({"prefect_api", "icaljs", "icaljs_files"})
+"""Fixtures that make a test slow: the Prefect test harness (an API server for the whole
+run), and Mozilla's ical.js (a node process per parse)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that needs a slow fixture. Tests that start programs, servers
+    or a browser themselves carry the mark in their module (`pytestmark`)."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def shipped() -> tuple[Program, ProgramSource]:
     return load_program(SHIPPED)

@@ -8,6 +8,7 @@ the reason shown by `-ra`; under CI=true it fails them, so they never skip silen
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,9 +69,23 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite store migrated once for the whole run, for `store` to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "roundtable.db"
+    template = Store.from_url(f"sqlite:///{path}")
+    template.migrate()
+    template.dispose()  # the last connection's close folds the WAL back into the file
+    return path
+
+
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated, empty store."""
+def store(database_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A migrated, empty store. On SQLite it is a copy of one file migrated once per run;
+    `migrate()` then finds nothing to do, as on a store `roundtable init` made before."""
+    if database_url.startswith("sqlite:///"):
+        template: Path = request.getfixturevalue("migrated_sqlite_file")
+        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
     store = Store.from_url(database_url)
     store.migrate()
     yield store

@@ -13,6 +13,8 @@ import pytest
 
 from tests.stores import POSTGRES_URL
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 300
 SLOW = {"served_runs": 600}

@@ -126,6 +126,7 @@ def builds(program: Program, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 
 @pytest.mark.parametrize("survive", [0, 1, 20, 40])
+@pytest.mark.slow
 def test_a_build_killed_half_way_leaves_every_file_old_or_new_and_whole(
     program: Program, builds: tuple[Path, Path], tmp_path: Path, survive: int
 ) -> None:

@@ -23,6 +23,8 @@ from cycle.config import MAX_CONFIG_BYTES, load_program
 from tests.conftest import REPO
 from tests.flows.test_cli import Cli as InProcess
 
+pytestmark = pytest.mark.slow
+
 DATA = REPO / "tests" / "data"
 BAD = DATA / "bad"
 ROUNDTABLE = Path(sys.executable).parent / "roundtable"

@@ -731,6 +731,7 @@ def _run(args: list[str], env: dict[str, str], *, probe: bool = False) -> subpro
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 class TestFastStart:
     @pytest.fixture
     def env(self, tmp_path: Path) -> dict[str, str]:

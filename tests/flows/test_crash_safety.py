@@ -49,6 +49,8 @@ from tests.flows.conftest import (
     submit,
 )
 
+pytestmark = pytest.mark.slow
+
 CHILD = """
 import datetime as dt, os, signal, sys
 from prefect.tasks import Task

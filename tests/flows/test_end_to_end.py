@@ -42,6 +42,8 @@ from flows.catalog import DEPLOYMENTS
 from tests.apa import ACTIVITIES, propose_inputs, propose_sample
 from tests.stores import POSTGRES_URL
 
+pytestmark = pytest.mark.slow
+
 AS_OF = dt.date(2026, 11, 25)
 VENV_BIN = Path(sys.executable).parent
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output"

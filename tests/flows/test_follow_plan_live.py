@@ -35,6 +35,8 @@ from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     services,
 )
 
+pytestmark = pytest.mark.slow
+
 FOLLOW_WITHIN = 60.0
 CHAIRS = ("usnorthcom", "sedena", "semar")
 SELECTION_START = dt.datetime(2028, 12, 11, 13, 0, tzinfo=dt.UTC)

@@ -23,6 +23,8 @@ from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
     prefect_server,
 )
 
+pytestmark = pytest.mark.slow
+
 CHECK_DAY = dt.date(2025, 10, 14)
 """Cycle 9 on 14 October 2025: two agendas 5 and 10 working days late (escalated to the
 body's chairs), one agenda due that day (a reminder): five notices. (The shared server

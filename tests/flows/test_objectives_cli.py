@@ -13,6 +13,8 @@ import pytest
 from tests.flows.test_bad_input import ROUNDTABLE, Cli, snapshot
 from tests.flows.test_cli import Cli as InProcess
 
+pytestmark = pytest.mark.slow
+
 KEY = "wg-logistics/shared-fuel-doctrine"
 AS_OF = "2026-11-25"
 ADD = (

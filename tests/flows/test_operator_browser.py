@@ -39,6 +39,8 @@ from tests.apa import SELECTED, propose_inputs, propose_sample
 from tests.flows.conftest import EXECUTIVE_INPUTS
 from tests.flows.test_end_to_end import SCREENSHOTS, VENV_BIN, _free_port, _wait, call, system_chromium
 
+pytestmark = pytest.mark.slow
+
 AS_OF = "2026-12-07"
 """The day the runs are about: cycle 9, four months after the executive session's date."""
 CHOSEN = (

@@ -15,9 +15,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from flows.catalog import DEPLOYMENTS
 from tests.flows.test_end_to_end import _free_port, _wait
+
+pytestmark = pytest.mark.slow
 
 VENV_BIN = Path(sys.executable).parent
 

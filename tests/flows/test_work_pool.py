@@ -32,6 +32,8 @@ from tests.flows.test_end_to_end import (  # noqa: F401 - fixtures used by name
 )
 from tests.flows.test_follow_plan_live import _visit_start, validate_cycle_10
 
+pytestmark = pytest.mark.slow
+
 POOL = "roundtable-pool"
 CHAIRS = ("usnorthcom", "sedena", "semar")
 

@@ -29,6 +29,8 @@ from tests.apa import propose_inputs, propose_sample
 from tests.conftest import SHIPPED
 from tests.cycle.test_phases import STANDING_BODIES
 
+pytestmark = pytest.mark.slow
+
 T0 = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
 AS_OF = dt.date(2026, 11, 25)
 EXECUTIVE_INPUTS = [

@@ -32,6 +32,7 @@ def test_the_light_planned_item_is_every_column_of_the_models() -> None:
     assert [c.name for c in light.columns] == list(SQLModel.metadata.tables["planned_item"].columns.keys())
 
 
+@pytest.mark.slow
 def test_status_reads_the_store_without_the_models_or_prefect() -> None:
     """`roundtable status` stays off the ORM models, the PostgreSQL dialect and Prefect
     (figure 5 of benchmarks/: they were half of its start)."""
