@@ -1,5 +1,5 @@
 """Benchmarks: each figure measured side by side with its floor, in the same run.
 
 Run one from the repository root: `python -m benchmarks.plan_program --size full`.
-See README.md, section Benchmarks.
+See docs/benchmarks.md.
 """

@@ -1,7 +1,7 @@
 """Where the feed server's access lines go: the `roundtable.feeds` logger by default, or,
 under `feeds serve`, straight to stderr in batches.
 
-Why the batches: figure 3 of the README (benchmarks/serve_feeds) holds the server to
+Why the batches: figure 3 of docs/benchmarks.md (benchmarks/serve_feeds) holds the server to
 1.2x of a bare ASGI app on the same uvicorn, and a line through `logging` (a LogRecord, the
 caller's frame, the time formatted, a write and a flush of stderr) cost about a quarter of
 what our app adds to a 304. `BufferedAccessLog` writes the very same text, as

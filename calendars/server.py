@@ -132,7 +132,7 @@ NOT_MODIFIED_HEADERS = ("ETag", "Cache-Control", "Vary")
 """What a 304 carries, as RFC 9110 (15.4.5) asks: the fields of the 200 that a cache must
 update, and no other. Last-Modified guides a cache only when there is no ETag, and the
 security headers speak of content, which a 304 has none of: the client goes on using its
-stored 200, with that response's own headers. (Why it matters: figure 3 of the README.)"""
+stored 200, with that response's own headers. (Why it matters: figure 3 of docs/benchmarks.md.)"""
 
 
 def _raw_answers(
@@ -647,7 +647,7 @@ class _Front:
     could carry the path) and answered 500 with no detail; the ASGI server never sees it.
 
     Why feed requests skip Starlette, and why this is one class rather than three
-    middlewares: figure 3 of the README (benchmarks/serve_feeds) holds the feed server to
+    middlewares: figure 3 of docs/benchmarks.md (benchmarks/serve_feeds) holds the feed server to
     1.2x (304) and 1.5x (200) of a bare ASGI app on the same uvicorn. Starlette's request,
     routing and two exception middlewares cost about as much as the whole answer, and each
     middleware layer a request went through (the access line's, the rate limit's, the

@@ -1,6 +1,6 @@
 """The benchmarks keep running: each one, at its smallest size, measures its figure and
-its floor in the same run, prints what the README quotes, and exits 0. (Not timed: the
-figures themselves come from `--size full`; see README.md, Benchmarks.)"""
+its floor in the same run, prints what docs/benchmarks.md quotes, and exits 0. (Not timed: the
+figures themselves come from `--size full`; see docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
