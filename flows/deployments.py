@@ -44,7 +44,7 @@ FLOWS: dict[str, Flow[Any, Any]] = {
     "check-overdue": check_overdue,
     "publish-calendars": publish_calendars,
 }
-"""Every flow by its name (the public contract in the README)."""
+"""Every flow by its name (the public contract in docs/operating.md)."""
 
 PHASE_FLOWS: dict[Phase, str] = {
     Phase.opening: "plan-cycle",
