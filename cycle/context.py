@@ -16,12 +16,12 @@ from cycle.business_calendar import BusinessCalendar, business_calendar
 from cycle.config import ProgramSource, load_program
 from cycle.cycles import Cycle, cycle_by_number, cycle_on
 from cycle.deadlines import Deadlines
-from cycle.errors import NotFoundError, StoreError
+from cycle.errors import NotFoundError
 from cycle.program import Program
 from cycle.settings import Settings
 from cycle.status import CycleStatus, summarize
 from cycle.store.database import Store
-from cycle.store.reads import planned_cycle_numbers, tracked_items
+from cycle.store.reads import not_planned, planned_cycle_numbers, tracked_items
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,5 @@ def status(ctx: Context, *, number: int | None, as_of: dt.date) -> CycleStatus:
     with ctx.store.session() as session:
         tracked = tracked_items(session, cycle=cycle.number)
         if not tracked:
-            planned = planned_cycle_numbers(session)
-            hint = f" (planned: {', '.join(map(str, planned))})" if planned else ""
-            raise StoreError(
-                f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`{hint}"
-            )
+            raise not_planned(cycle.number, planned_cycle_numbers(session))
     return summarize(cycle, tracked, as_of, ctx.deadlines)

@@ -30,7 +30,7 @@ from cycle.context import Context, current_cycle
 from cycle.cycles import Cycle, add_months, cycle_by_number
 from cycle.deadlines import Standing
 from cycle.deliverable import Action, DeliverableState, check_note
-from cycle.errors import InputError, StoreError
+from cycle.errors import InputError
 from cycle.items import ItemKey, ItemKind
 from cycle.metrics import DeliverableRecordView, Report
 from cycle.metrics import report as metrics_report
@@ -63,7 +63,7 @@ from cycle.store.apa import (
 from cycle.store.notices import NoticeView, mark_announced, unannounced_notices
 from cycle.store.notices import record_notices as store_notices
 from cycle.store.progress import phase_progress
-from cycle.store.reads import planned_cycle_numbers, tracked_items
+from cycle.store.reads import require_planned, tracked_items
 from cycle.store.repository import (
     DeliverableView,
     PlanReport,
@@ -172,8 +172,8 @@ def check_deadlines(ctx: Context, *, number: int | None, as_of: dt.date) -> Dead
         cycle_by_number(ctx.program, number)
     horizon = ctx.calendar.add_working_days(as_of, ctx.deadlines.longest_reminder + 1)
     with ctx.store.session() as session, _collector_paused():
-        if number is not None and number not in planned_cycle_numbers(session):
-            raise StoreError(f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`")
+        if number is not None:
+            require_planned(session, number)
         # Unordered: the standings are sorted by severity, then by due date and key.
         items = pending_deliverable_items(session, cycle=number, due_by=horizon, ordered=False)
         standings = ctx.deadlines.standings(((item, DeliverableState.pending) for item in items), as_of)
@@ -209,10 +209,7 @@ def ame_report(ctx: Context, *, number: int | None, as_of: dt.date, lang: Lang =
     ctx.store.require_ready()
     cycle = cycle_by_number(ctx.program, number) if number is not None else current_cycle(ctx.program, as_of)
     with ctx.store.session() as session:
-        if cycle.number not in planned_cycle_numbers(session):
-            raise StoreError(
-                f"cycle {cycle.number} is not planned yet: run `roundtable plan --cycle {cycle.number}`"
-            )
+        require_planned(session, cycle.number)
         views = list_deliverables(session)
     records = [DeliverableRecordView(v.item, v.state, v.record.submitted_at) for v in views]
     result = metrics_report(records, cycle=cycle.number, as_of=as_of, deadlines=ctx.deadlines, lang=lang)
@@ -254,11 +251,6 @@ def check_apa_fits(ctx: Context, *, number: int, apa: ApaPlan, what: str) -> Non
         raise InputError(f"{what}: the cycle would not fit: {exc.message}") from None
 
 
-def _require_planned(session: Session, number: int) -> None:
-    if number not in planned_cycle_numbers(session):
-        raise StoreError(f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`")
-
-
 def propose_activity(
     ctx: Context, *, activity: Activity, now: dt.datetime, actor: str
 ) -> tuple[Activity, str]:
@@ -267,7 +259,7 @@ def propose_activity(
     checked = check_activity(ctx.program, cycle_by_number(ctx.program, activity.key.cycle), activity)
 
     def work(session: Session) -> tuple[Activity, str]:
-        _require_planned(session, activity.key.cycle)
+        require_planned(session, activity.key.cycle)
         return save_proposal(session, activity=checked, now=now, actor=actor)
 
     return ctx.store.transaction(work)
@@ -331,7 +323,7 @@ def apa_state(ctx: Context, *, number: int) -> ApaState:
     ctx.store.require_ready()
     cycle_by_number(ctx.program, number)
     with ctx.store.session() as session:
-        _require_planned(session, number)
+        require_planned(session, number)
         everything = proposals(session, cycle=number, withdrawn=True)
         states = proposal_states(session, cycle=number)
         return ApaState(
@@ -382,7 +374,7 @@ def amend_apa(
         raise InputError(f"{amendment.key}: is not an activity of cycle {number}")
 
     def work(session: Session) -> tuple[ApaVersion, PlanReport]:
-        _require_planned(session, number)
+        require_planned(session, number)
         found = versions(session, cycle=number)
         if not found:
             raise InputError(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cycle.apa import ApaPlan, validated_version
 from cycle.context import Context
 from cycle.cycles import Cycle, cycle_by_number
-from cycle.errors import InputError, NotFoundError, StoreError
+from cycle.errors import InputError, NotFoundError
 from cycle.gates import GateDecision, GateState, check_decision
 from cycle.items import ItemKind
 from cycle.operations import apa_state, check_apa_fits, observable_activities, plan, replan
@@ -49,7 +49,7 @@ from cycle.store.progress import (
     request_gate,
 )
 from cycle.store.progress import gate as read_gate
-from cycle.store.reads import planned_cycle_numbers, tracked_items
+from cycle.store.reads import not_planned, planned_cycle_numbers, tracked_items
 from cycle.store.repository import PlanReport
 
 if TYPE_CHECKING:
@@ -107,9 +107,7 @@ class StepResult:
 def _load(session: Session, number: int) -> list[TrackedItem]:
     tracked = tracked_items(session, cycle=number)
     if not tracked:
-        planned = planned_cycle_numbers(session)
-        hint = f" (planned: {', '.join(map(str, planned))})" if planned else ""
-        raise StoreError(f"cycle {number} is not planned yet: run plan-cycle for it first{hint}")
+        raise not_planned(number, planned_cycle_numbers(session))
     return tracked
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cycle.errors import InputError, NotFoundError, StoreError
+from cycle.errors import InputError, NotFoundError
 from cycle.items import ItemKey, ItemKind
 from cycle.objectives import (
     CARRIED_OVER,
@@ -28,19 +28,13 @@ from cycle.objectives import (
     transition,
 )
 from cycle.store.models import (
-    CycleRecord,
     ItemRecord,
     ObjectiveEventRecord,
     ObjectiveRatingRecord,
     ObjectiveRecord,
 )
-from cycle.store.reads import PLANNED
+from cycle.store.reads import PLANNED, require_planned
 from cycle.store.repository import log_change
-
-
-def _require_cycle(session: Session, number: int) -> None:
-    if session.get(CycleRecord, number) is None:
-        raise StoreError(f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`")
 
 
 def find_objective(session: Session, *, key: str, lock: bool = False) -> ObjectiveRecord:
@@ -96,7 +90,7 @@ def _record_event(
 
 def add_objective(session: Session, *, new: NewObjective, now: dt.datetime, actor: str) -> ObjectiveRecord:
     """Store a checked new objective in its first cycle (which must be planned)."""
-    _require_cycle(session, new.first_cycle)
+    require_planned(session, new.first_cycle)
     key = new.key.to_string()
     if session.exec(select(ObjectiveRecord.id).where(ObjectiveRecord.key == key)).first() is not None:
         raise InputError(f"objective {key} exists already (see `roundtable objectives show {key}`)")
@@ -199,7 +193,7 @@ def carry_over(session: Session, *, cycle: int, now: dt.datetime, actor: str) ->
     """Carry every objective of `cycle` that is still proposed or active into the next one
     (which must be planned); returns their keys. Running it again carries nothing."""
     following = cycle + 1
-    _require_cycle(session, following)
+    require_planned(session, following)
     rows = session.exec(
         select(ObjectiveRecord)
         .where(ObjectiveRecord.cycle == cycle)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pendulum
@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Date, Integer, Text, column, select, table
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import AutoString
 
-from cycle.errors import InputError
+from cycle.errors import InputError, StoreError
 from cycle.items import ActivityFacts, ItemKey, PlannedItem, due_item, stored_item, stored_key, zone_named
 from cycle.program import Localized, Phase
 from cycle.status import CANCELLED, TrackedItem
@@ -79,6 +79,23 @@ def planned_cycle_numbers(session: Session | Connection) -> list[int]:
     """The numbers of the cycles planned in the store, in order."""
     number = CYCLE.c.number
     return [row.number for row in session.execute(select(number).order_by(number))]
+
+
+def not_planned(number: int, planned: Sequence[int]) -> StoreError:
+    """The one refusal of a cycle the store holds no plan of: how to plan it, and which
+    cycles are planned."""
+    hint = f" (planned: {', '.join(map(str, planned))})" if planned else ""
+    return StoreError(
+        f"cycle {number} is not planned yet: run `roundtable plan --cycle {number}`"
+        f" or the plan-cycle flow{hint}"
+    )
+
+
+def require_planned(session: Session | Connection, number: int) -> None:
+    """Refuse, with `not_planned`, a cycle the store holds no plan of."""
+    planned = planned_cycle_numbers(session)
+    if number not in planned:
+        raise not_planned(number, planned)
 
 
 def tracked_items(

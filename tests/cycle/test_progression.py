@@ -314,10 +314,13 @@ class TestBeginPhase:
         assert str(caught.value) == "cycle 7 (12 months) has no observation-visit phase"
 
     def test_an_unplanned_cycle_is_refused_with_what_is_planned(self, opened: Context) -> None:
-        """A cycle not in the store points at plan-cycle and lists the planned cycles."""
+        """A cycle not in the store says how to plan it and lists the planned cycles."""
         with pytest.raises(StoreError) as caught:
             begin_phase(opened, number=10, phase=Phase.opening, allow_missing=False, now=LATER, actor=ACTOR)
-        assert str(caught.value) == "cycle 10 is not planned yet: run plan-cycle for it first (planned: 9)"
+        assert str(caught.value) == (
+            "cycle 10 is not planned yet: run `roundtable plan --cycle 10`"
+            " or the plan-cycle flow (planned: 9)"
+        )
 
     def test_group_meetings_are_not_begun_like_a_step(self, opened: Context) -> None:
         """Group meetings run beside the steps; beginning them is a clear error, not a traceback."""

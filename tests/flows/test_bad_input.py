@@ -393,7 +393,8 @@ BAD_APA_ARGUMENTS = [
     ),
     pytest.param(
         ("apa", "show", "--cycle", "12"),
-        "roundtable: error: cycle 12 is not planned yet: run `roundtable plan --cycle 12`",
+        "roundtable: error: cycle 12 is not planned yet: run `roundtable plan --cycle 12`"
+        " or the plan-cycle flow (planned: 9)",
         id="show-unplanned-cycle",
     ),
     pytest.param(

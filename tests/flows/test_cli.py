@@ -702,7 +702,8 @@ class TestBadInput:
         code, _, err = cli("status", "--cycle", "10")
         assert (code, err) == (
             2,
-            "roundtable: error: cycle 10 is not planned yet: run `roundtable plan --cycle 10`\n",
+            "roundtable: error: cycle 10 is not planned yet: run `roundtable plan --cycle 10`"
+            " or the plan-cycle flow\n",
         )
 
     @pytest.mark.usefixtures("home")
