@@ -22,8 +22,7 @@ from enum import StrEnum
 
 from cycle.business_calendar import BusinessCalendar
 from cycle.deliverable import DeliverableState
-from cycle.items import ItemKind, PlannedItem
-from cycle.phases import template_slug
+from cycle.items import ItemKind, PlannedItem, template_slug
 from cycle.program import EscalationLevel, Program
 
 

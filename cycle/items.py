@@ -16,7 +16,7 @@ from enum import StrEnum
 import pendulum
 
 from cycle.errors import InputError
-from cycle.program import Localized, Phase
+from cycle.program import Localized, Phase, Program
 
 
 @functools.cache
@@ -219,3 +219,15 @@ def stored_item(*fields: object) -> PlannedItem:
     for setter, value in zip(_ALL_ITEM_SETTERS, fields, strict=True):
         setter(item, value)
     return item
+
+
+_MEETING_SUFFIX = re.compile(r"-[0-9]+$")
+
+
+def template_slug(program: Program, item: PlannedItem) -> str:
+    """The template item an item was made from (meeting items carry a `-N` suffix)."""
+    name = item.key.name
+    stripped = _MEETING_SUFFIX.sub("", name)
+    if stripped != name and any(t.slug == stripped and t.per == "meeting" for t in program.template.items):
+        return stripped
+    return name

@@ -9,7 +9,6 @@ approved). Everything here is pure: plain data in, plain data out.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cycle.deliverable import DONE_STATES, DeliverableState
 from cycle.gates import GateState
-from cycle.items import ItemKind, PlannedItem
+from cycle.items import ItemKind, PlannedItem, template_slug
 from cycle.program import Lang, Localized, Phase, Program
 from cycle.status import TrackedItem
 
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 
 IN_STATES = frozenset({DeliverableState.submitted, *DONE_STATES})
 """A deliverable in one of these states has been handed in."""
-
-_MEETING_SUFFIX = re.compile(r"-[0-9]+$")
 
 
 class PhaseState(StrEnum):
@@ -75,15 +72,6 @@ class PhaseRow:
     overdue: int
     gate: str | None
     """The state of the phase's gate, if it has one."""
-
-
-def template_slug(program: Program, item: PlannedItem) -> str:
-    """The template item an item was made from (meeting items carry a `-N` suffix)."""
-    name = item.key.name
-    stripped = _MEETING_SUFFIX.sub("", name)
-    if stripped != name and any(t.slug == stripped and t.per == "meeting" for t in program.template.items):
-        return stripped
-    return name
 
 
 def phases_of(tracked: Sequence[TrackedItem]) -> dict[Phase, PlannedItem]:
