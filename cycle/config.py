@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cycle.apa import ApaPlan
 from cycle.cycles import last_day
 from cycle.errors import ConfigError
-from cycle.program import LANGS, Anchor, Localized, Phase, Program
-
-KeyPath = tuple[str | int, ...]
+from cycle.program import LANGS, Anchor, KeyPath, Localized, Phase, Program
+from cycle.schedule import CyclePlan, TemplateRangeError, plan_cycle
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -82,11 +82,25 @@ def load_program(path: Path, *, check_schedule: bool = True) -> tuple[Program, P
     check_references(program, source)
     if not check_schedule:
         return program, source
-    # Imported here: the schedule engine imports this module's neighbours, not the reverse.
-    from cycle.schedule import check_template_fits
-
     check_template_fits(program, source)
     return program, source
+
+
+def plan_or_explain(
+    program: Program, source: ProgramSource, number: int, *, apa: ApaPlan | None = None
+) -> CyclePlan:
+    """`plan_cycle`, with a template that does not fit turned into a `ConfigError`."""
+    try:
+        return plan_cycle(program, number, apa=apa)
+    except TemplateRangeError as exc:
+        raise source.error(exc.key_path, f"cycle {number}: {exc.message}") from None
+
+
+def check_template_fits(program: Program, source: ProgramSource) -> None:
+    """Plan every history cycle and the first two template cycles; all must fit."""
+    numbers = [entry.cycle for entry in program.history]
+    for number in [*numbers, program.cycles.first, program.cycles.first + 1]:
+        plan_or_explain(program, source, number)
 
 
 def _read_text(path: Path) -> str:

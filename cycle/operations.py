@@ -26,6 +26,7 @@ from cycle.apa import (
     observable,
     parse_activity_key,
 )
+from cycle.config import plan_or_explain
 from cycle.context import Context, current_cycle
 from cycle.cycles import Cycle, add_months, cycle_by_number
 from cycle.deadlines import Standing
@@ -35,7 +36,7 @@ from cycle.items import ItemKey, ItemKind
 from cycle.metrics import DeliverableRecordView, Report
 from cycle.metrics import report as metrics_report
 from cycle.program import Lang, Phase
-from cycle.schedule import TemplateRangeError, plan_cycle, plan_or_explain
+from cycle.schedule import TemplateRangeError, plan_cycle
 from cycle.status import TrackedItem
 
 if TYPE_CHECKING:

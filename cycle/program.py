@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+KeyPath = tuple[str | int, ...]
+"""Where a value sits in the program file: `("bodies", 2, "members", 1)`."""
+
 Lang = Literal["en", "es"]
 LANGS: tuple[Lang, ...] = ("en", "es")
 

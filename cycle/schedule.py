@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pendulum
 
@@ -29,15 +28,13 @@ from cycle.program import (
     BodyStatus,
     EventTemplate,
     ItemTemplate,
+    KeyPath,
     Localized,
     Offset,
     Phase,
     Program,
     Weekday,
 )
-
-if TYPE_CHECKING:
-    from cycle.config import KeyPath, ProgramSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,23 +67,6 @@ def plan_cycle(
     cycle = cycle_by_number(program, number)
     planner = _Planner(program, cycle, calendar, apa or ApaPlan())
     return CyclePlan(cycle=cycle, items=tuple(planner.items()))
-
-
-def plan_or_explain(
-    program: Program, source: ProgramSource, number: int, *, apa: ApaPlan | None = None
-) -> CyclePlan:
-    """`plan_cycle`, with a template that does not fit turned into a `ConfigError`."""
-    try:
-        return plan_cycle(program, number, apa=apa)
-    except TemplateRangeError as exc:
-        raise source.error(exc.key_path, f"cycle {number}: {exc.message}") from None
-
-
-def check_template_fits(program: Program, source: ProgramSource) -> None:
-    """Plan every history cycle and the first two template cycles; all must fit."""
-    numbers = [entry.cycle for entry in program.history]
-    for number in [*numbers, program.cycles.first, program.cycles.first + 1]:
-        plan_or_explain(program, source, number)
 
 
 def nth_weekday(month_start: dt.date, week: int, weekday: Weekday) -> dt.date:

@@ -500,9 +500,9 @@ def history(
 ) -> None:
     """Every roundtable to date: its cycle, cycle length and executive session."""
     ctx = _context()
+    from cycle.config import plan_or_explain
     from cycle.cycles import cycles_through
     from cycle.items import ItemKind
-    from cycle.schedule import plan_or_explain
 
     today = _today(as_of)
     rows: list[dict[str, Any]] = []
